@@ -1,0 +1,52 @@
+# Five-party linkage: `make run` brings the system up on a local stack,
+# `make test` installs what it needs and runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: help venv stack stop status run test test-fast bench up down clean ops-tools
+
+help:
+	@echo "make run        local stack + the five services (Ctrl-C stops them)"
+	@echo "make test       install, start the stack, run every test"
+	@echo "make test-fast  the tests not marked slow"
+	@echo "make stack|stop|status   the local RabbitMQ and MongoDB-protocol database"
+	@echo "make bench      the throughput and latency benchmark (see BENCHMARKS.md)"
+	@echo "make up|down    the whole system under docker compose"
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	@touch $@
+
+stack: venv
+	VENV_PYTHON=$(BIN)/python scripts/stack.sh up
+
+stop:
+	scripts/stack.sh down
+
+status:
+	scripts/stack.sh status
+
+run: stack
+	PATH=$(CURDIR)/$(BIN):$$PATH scripts/run.sh
+
+ops-tools:
+	@if [ -x scripts/install-ops-tools.sh ]; then scripts/install-ops-tools.sh; fi
+
+test: stack ops-tools
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: stack
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: stack
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache bench-results

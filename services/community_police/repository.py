@@ -1,0 +1,66 @@
+"""The police database: one identity and risk check per registration."""
+import pymongo
+
+from shared import clock
+from shared.store import Repository, insert_once
+
+CHECKS = "checks"
+
+
+class CheckRepository(Repository):
+    OUTBOX_COLLECTIONS = (CHECKS,)
+
+    @classmethod
+    def create_indexes(cls, db):
+        super().create_indexes(db)
+        db[CHECKS].create_index([("status", 1), ("opened_at", 1)])
+
+    def open_check(self, event):
+        """A pending check for a registration; once per registration."""
+        registration = event.payload
+        now = clock.utcnow()
+        check = {
+            "_id": registration["returnee_id"],
+            "name": registration["name"],
+            "id_number": registration["id_number"],
+            "phone": registration["phone"],
+            "address": registration["address"],
+            "origin": registration["origin"],
+            "arrival_date": registration["arrival_date"].isoformat(),
+            "local_hukou": registration["local_hukou"],
+            "registered_at": registration["registered_at"],
+            "status": "pending",
+            "opened_at": now,
+            "decided_at": None,
+            "decided_by": None,
+            "note": None,
+            "overdue": False,
+            "overdue_notified_at": None,
+            "source_event_id": event.event_id,
+        }
+        opened = self.event("identity_check_opened",
+                            {"returnee_id": check["_id"], "opened_at": now}, check["_id"])
+        return insert_once(self, CHECKS, check, [opened])
+
+    def get(self, check_id):
+        return self.db[CHECKS].find_one({"_id": check_id})
+
+    def decide(self, check_id, outcome, note, officer):
+        """Record the decision if the check is still pending; False otherwise."""
+        now = clock.utcnow()
+        completed = self.event("identity_check_completed",
+                               {"returnee_id": check_id, "outcome": outcome, "decided_at": now},
+                               check_id)
+        return self.update(CHECKS, {"_id": check_id, "status": "pending"}, {"$set": {
+            "status": outcome, "note": note, "decided_by": officer, "decided_at": now}}, [completed])
+
+    def search(self, status=None, overdue=None, returnee_id=None, limit=50, offset=0):
+        query = {}
+        if status:
+            query["status"] = status
+        if overdue is not None:
+            query["overdue"] = overdue
+        if returnee_id:
+            query["_id"] = returnee_id
+        cursor = self.db[CHECKS].find(query).sort("opened_at", pymongo.ASCENDING).skip(offset).limit(limit)
+        return list(cursor), self.db[CHECKS].count_documents(query)

@@ -1,0 +1,40 @@
+"""What the police front end sends and gets back."""
+from marshmallow import Schema, fields, validate
+
+from shared.catalogue import AddressSchema
+
+OUTCOMES = ("cleared", "flagged")
+
+
+class DecisionSchema(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    note = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class CheckSchema(Schema):
+    """A check with the full identity: the police need it (reads are audited)."""
+    id = fields.String(attribute="_id")
+    returnee_id = fields.String(attribute="_id")
+    name = fields.String()
+    id_number = fields.String()
+    phone = fields.String()
+    address = fields.Nested(AddressSchema)
+    origin = fields.String()
+    arrival_date = fields.String()
+    local_hukou = fields.Boolean()
+    registered_at = fields.AwareDateTime()
+    status = fields.String()
+    opened_at = fields.AwareDateTime()
+    decided_at = fields.AwareDateTime(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    overdue = fields.Boolean()
+    overdue_notified_at = fields.AwareDateTime(allow_none=True)
+
+
+class CheckQuery(Schema):
+    status = fields.String(validate=validate.OneOf(("pending",) + OUTCOMES))
+    overdue = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
+    returnee_id = fields.String()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

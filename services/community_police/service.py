@@ -1,0 +1,63 @@
+"""community_police: checks the identity and public-security risk of every
+newcomer or returnee, and clears or flags them."""
+from shared import clock
+from shared.consumer import event_handler
+from shared.errors import Conflict, NotFound
+from shared.parties import POLICE
+from shared.service import PlatformService
+from shared.store import Store
+from shared.web import api, query_args, read_json
+
+from services.community_police.repository import CHECKS, CheckRepository
+from services.community_police.schemas import CheckQuery, CheckSchema, DecisionSchema
+
+
+class CommunityPoliceService(PlatformService):
+    name = POLICE
+    checks = Store(CheckRepository)
+
+    @event_handler("returnee_registered")
+    def on_returnee_registered(self, event):
+        self.checks.open_check(event)
+
+    @event_handler("linkage_party_overdue")
+    def on_linkage_party_overdue(self, event):
+        if self.checks.note_overdue(CHECKS, event):
+            self.infra.metrics.overdue_notices.inc()
+
+    @api("GET", "/api/v1/checks")
+    def list_checks(self, request):
+        query = query_args(request, CheckQuery())
+        items, total = self.checks.search(**query)
+        self.audit.full_identity_read(
+            request.principal, [{"returnee_id": c["_id"], "id_number": c["id_number"]} for c in items],
+            via="GET /api/v1/checks", purpose="identity and risk check")
+        return {"items": CheckSchema(many=True).dump(items), "total": total,
+                "limit": query["limit"], "offset": query["offset"]}
+
+    @api("GET", "/api/v1/checks/<string:check_id>")
+    def get_check(self, request, check_id):
+        check = self._existing(check_id)
+        self.audit.full_identity_read(request.principal, [{"returnee_id": check_id,
+                                                           "id_number": check["id_number"]}],
+                                      via="GET /api/v1/checks/{id}", purpose="identity and risk check")
+        return CheckSchema().dump(check)
+
+    @api("POST", "/api/v1/checks/<string:check_id>/decision")
+    def decide(self, request, check_id):
+        decision = read_json(request, DecisionSchema())
+        check = self._existing(check_id)
+        if check["status"] != "pending" or not self.checks.decide(
+                check_id, decision["outcome"], decision["note"], request.principal.subject):
+            current = self.checks.get(check_id)
+            raise Conflict("check %s was already decided: %s" % (check_id, current["status"]))
+        decided = self.checks.get(check_id)
+        return {"id": check_id, "status": decided["status"],
+                "decided_at": clock.isoformat(decided["decided_at"]),
+                "decided_by": decided["decided_by"]}
+
+    def _existing(self, check_id):
+        check = self.checks.get(check_id)
+        if check is None:
+            raise NotFound("no check %s" % check_id)
+        return check

@@ -1,0 +1,61 @@
+"""The developer's allocation records and the housing checks made against them."""
+import pymongo
+
+from shared import clock
+from shared.store import Repository, insert_once
+
+from services.developer.domain import check_claim, flat_id
+
+ALLOCATIONS = "allocations"
+CHECKS = "housing_checks"
+
+
+class HousingRepository(Repository):
+    OUTBOX_COLLECTIONS = (CHECKS,)
+
+    @classmethod
+    def create_indexes(cls, db):
+        super().create_indexes(db)
+        db[CHECKS].create_index([("result", 1), ("checked_at", -1)])
+
+    def save_allocation(self, allocation):
+        """Create or replace a flat's allocation; True if it is new."""
+        flat = flat_id(allocation)
+        document = dict(allocation, updated_at=clock.utcnow())
+        result = self.db[ALLOCATIONS].replace_one({"_id": flat}, dict(document, _id=flat), upsert=True)
+        return result.upserted_id is not None, self.db[ALLOCATIONS].find_one({"_id": flat})
+
+    def allocation(self, flat):
+        return self.db[ALLOCATIONS].find_one({"_id": flat})
+
+    def check_declaration(self, event):
+        declared = event.payload
+        now = clock.utcnow()
+        result = check_claim(self.allocation(flat_id(declared["address"])), declared["name"])
+        check = {
+            "_id": declared["returnee_id"],
+            "name": declared["name"],
+            "id_masked": declared["id_masked"],
+            "address": declared["address"],
+            "result": result,
+            "mismatch": result != "matched",
+            "checked_at": now,
+            "overdue": False,
+            "overdue_notified_at": None,
+            "source_event_id": event.event_id,
+        }
+        checked = self.event("housing_allocation_checked", {
+            "returnee_id": check["_id"], "result": result, "checked_at": now}, check["_id"])
+        return insert_once(self, CHECKS, check, [checked])
+
+    def search(self, returnee_id=None, result=None, mismatch=None, limit=50, offset=0):
+        query = {}
+        if returnee_id:
+            query["_id"] = returnee_id
+        if result:
+            query["result"] = result
+        if mismatch is not None:
+            query["mismatch"] = mismatch
+        cursor = (self.db[CHECKS].find(query).sort("checked_at", pymongo.DESCENDING)
+                  .skip(offset).limit(limit))
+        return list(cursor), self.db[CHECKS].count_documents(query)

@@ -1,0 +1,40 @@
+"""What the developer's front end sends and gets back."""
+from marshmallow import Schema, fields, validate
+
+from shared.catalogue import HOUSING_RESULTS, AddressSchema
+
+
+class AllocationSchema(Schema):
+    """A relocation-housing allocation: which household is entitled to a flat."""
+    building = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    room = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    household = fields.List(fields.String(validate=validate.Length(min=1, max=50)), required=True,
+                            validate=validate.Length(min=1, max=30))
+    handed_over = fields.Boolean(load_default=True, truthy={True}, falsy={False})
+
+
+class AllocationOutSchema(AllocationSchema):
+    id = fields.String(attribute="_id")
+    updated_at = fields.AwareDateTime()
+
+
+class HousingCheckSchema(Schema):
+    id = fields.String(attribute="_id")
+    returnee_id = fields.String(attribute="_id")
+    name = fields.String()
+    id_masked = fields.String()
+    address = fields.Nested(AddressSchema)
+    result = fields.String()
+    mismatch = fields.Boolean()
+    checked_at = fields.AwareDateTime()
+    overdue = fields.Boolean()
+    overdue_notified_at = fields.AwareDateTime(allow_none=True)
+
+
+class HousingCheckQuery(Schema):
+    returnee_id = fields.String()
+    result = fields.String(validate=validate.OneOf(HOUSING_RESULTS))
+    mismatch = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

@@ -1,0 +1,55 @@
+"""The registry of non-local residents (temporary residence registrations)."""
+import uuid
+
+import pymongo
+
+from shared import clock
+from shared.store import Repository, insert_once
+
+REGISTRATIONS = "registrations"
+
+
+class RegistryRepository(Repository):
+    OUTBOX_COLLECTIONS = (REGISTRATIONS,)
+
+    @classmethod
+    def create_indexes(cls, db):
+        super().create_indexes(db)
+        db[REGISTRATIONS].create_index("registration_id", unique=True)
+        db[REGISTRATIONS].create_index([("status", 1), ("recorded_at", -1)])
+
+    def record_arrival(self, event):
+        arrival = event.payload
+        now = clock.utcnow()
+        registration = {
+            "_id": arrival["returnee_id"],
+            "registration_id": "fp-%s" % uuid.uuid4().hex[:12],
+            "name": arrival["name"],
+            "id_number": arrival["id_number"],
+            "phone": arrival["phone"],
+            "address": arrival["address"],
+            "origin": arrival["origin"],
+            "arrival_date": arrival["arrival_date"].isoformat(),
+            "status": "registered",
+            "recorded_at": now,
+            "overdue": False,
+            "overdue_notified_at": None,
+            "source_event_id": event.event_id,
+        }
+        recorded = self.event("non_local_arrival_recorded", {
+            "returnee_id": registration["_id"], "registration_id": registration["registration_id"],
+            "recorded_at": now}, registration["_id"])
+        return insert_once(self, REGISTRATIONS, registration, [recorded])
+
+    def search(self, returnee_id=None, status=None, limit=50, offset=0):
+        query = {}
+        if returnee_id:
+            query["_id"] = returnee_id
+        if status:
+            query["status"] = status
+        cursor = (self.db[REGISTRATIONS].find(query).sort("recorded_at", pymongo.DESCENDING)
+                  .skip(offset).limit(limit))
+        return list(cursor), self.db[REGISTRATIONS].count_documents(query)
+
+    def by_registration_id(self, registration_id):
+        return self.db[REGISTRATIONS].find_one({"registration_id": registration_id})

@@ -1,0 +1,27 @@
+"""What the floating-population office's front end gets back."""
+from marshmallow import Schema, fields, validate
+
+from shared.catalogue import AddressSchema
+
+
+class RegistrationRecordSchema(Schema):
+    """A non-local resident's registration, full identity included (audited)."""
+    id = fields.String(attribute="registration_id")
+    returnee_id = fields.String(attribute="_id")
+    name = fields.String()
+    id_number = fields.String()
+    phone = fields.String()
+    address = fields.Nested(AddressSchema)
+    origin = fields.String()
+    arrival_date = fields.String()
+    status = fields.String()
+    recorded_at = fields.AwareDateTime()
+    overdue = fields.Boolean()
+    overdue_notified_at = fields.AwareDateTime(allow_none=True)
+
+
+class RegistrationQuery(Schema):
+    returnee_id = fields.String()
+    status = fields.String(validate=validate.OneOf(["registered", "departed"]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

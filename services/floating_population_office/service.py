@@ -1,0 +1,46 @@
+"""floating_population_office: registers non-local arrivals in its registry
+of non-local residents (temporary residence registration)."""
+from shared.consumer import event_handler
+from shared.errors import NotFound
+from shared.parties import FLOATING
+from shared.service import PlatformService
+from shared.store import Store
+from shared.web import api, query_args
+
+from services.floating_population_office.repository import REGISTRATIONS, RegistryRepository
+from services.floating_population_office.schemas import RegistrationQuery, RegistrationRecordSchema
+
+
+class FloatingPopulationOfficeService(PlatformService):
+    name = FLOATING
+    registry = Store(RegistryRepository)
+
+    @event_handler("non_local_returnee_registered")
+    def on_non_local_returnee_registered(self, event):
+        self.registry.record_arrival(event)
+
+    @event_handler("linkage_party_overdue")
+    def on_linkage_party_overdue(self, event):
+        if self.registry.note_overdue(REGISTRATIONS, event):
+            self.infra.metrics.overdue_notices.inc()
+
+    @api("GET", "/api/v1/registrations")
+    def list_registrations(self, request):
+        query = query_args(request, RegistrationQuery())
+        items, total = self.registry.search(**query)
+        self._audit(request, items, "GET /api/v1/registrations")
+        return {"items": RegistrationRecordSchema(many=True).dump(items), "total": total,
+                "limit": query["limit"], "offset": query["offset"]}
+
+    @api("GET", "/api/v1/registrations/<string:registration_id>")
+    def get_registration(self, request, registration_id):
+        registration = self.registry.by_registration_id(registration_id)
+        if registration is None:
+            raise NotFound("no registration %s" % registration_id)
+        self._audit(request, [registration], "GET /api/v1/registrations/{id}")
+        return RegistrationRecordSchema().dump(registration)
+
+    def _audit(self, request, items, via):
+        self.audit.full_identity_read(
+            request.principal, [{"returnee_id": r["_id"], "id_number": r["id_number"]} for r in items],
+            via=via, purpose="temporary residence registration")

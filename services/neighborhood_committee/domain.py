@@ -1,0 +1,99 @@
+"""The returnee linkage as the committee sees it: plain Python, no framework.
+
+One registration opens a task at each of the four other parties. The
+committee tracks, per party, its status, whether it has acknowledged the task
+and whether it is done, and its deadline; the linkage closes when all four are
+done. Updates never go backwards: events from different queues may arrive in
+any order, so a party that is done stays done.
+"""
+from datetime import timedelta
+
+from shared.parties import DEVELOPER, FLOATING, LINKED, POLICE, PROPERTY
+
+# What each party's event means for the linkage: (party, status, done).
+PARTY_UPDATES = {
+    "identity_check_opened": (POLICE, "pending", False),
+    "non_local_arrival_recorded": (FLOATING, "registered", True),
+    "gate_pass_held": (PROPERTY, "held", False),
+    "gate_pass_issued": (PROPERTY, "issued", True),
+    "gate_pass_refused": (PROPERTY, "refused", True),
+}
+
+
+def new_linkage(returnee_id, registration, now, limits, idempotency_key, request_hash):
+    parties = {}
+    for party in LINKED:
+        parties[party] = {
+            "status": "awaiting",
+            "done": False,
+            "acknowledged_at": None,
+            "done_at": None,
+            "due_at": now + timedelta(seconds=limits[party]),
+            "overdue": False,
+            "overdue_at": None,
+        }
+    if registration["local_hukou"]:
+        # A local resident is not the floating-population office's business.
+        parties[FLOATING].update(status="not_required", done=True, acknowledged_at=now, done_at=now)
+    return {
+        "_id": returnee_id,
+        "name": registration["name"],
+        "id_number": registration["id_number"],
+        "phone": registration["phone"],
+        "address": registration["address"],
+        "origin": registration["origin"],
+        "arrival_date": registration["arrival_date"].isoformat(),
+        "local_hukou": registration["local_hukou"],
+        "registered_at": now,
+        "registered_by": registration.get("registered_by"),
+        "status": "open",
+        "parties": parties,
+        "mismatch": None,
+        "dispatched_at": None,
+        "closed_at": None,
+        "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
+    }
+
+
+def party_update_for(event_type, payload):
+    """(party, status, done) for a party's event."""
+    if event_type == "identity_check_completed":
+        return POLICE, payload["outcome"], True
+    if event_type == "housing_allocation_checked":
+        return DEVELOPER, payload["result"], True
+    return PARTY_UPDATES[event_type]
+
+
+def apply_party_update(linkage, party, status, done, now):
+    """The `$set` fields that record a party's progress, or {} when the update
+    is stale (the party is done already, or the status is not news)."""
+    current = linkage["parties"][party]
+    if current["done"] or (current["status"] == status and not done):
+        return {}
+    changes = {"parties.%s.status" % party: status}
+    if current["acknowledged_at"] is None:
+        changes["parties.%s.acknowledged_at" % party] = now
+    if done:
+        changes["parties.%s.done" % party] = True
+        changes["parties.%s.done_at" % party] = now
+    if party == DEVELOPER:
+        changes["mismatch"] = status != "matched"
+
+    after = {name: dict(state) for name, state in linkage["parties"].items()}
+    after[party].update(done=current["done"] or done,
+                        acknowledged_at=current["acknowledged_at"] or now)
+    if linkage.get("dispatched_at") is None and all(s["acknowledged_at"] for s in after.values()):
+        changes["dispatched_at"] = now
+    if linkage["status"] == "open" and all(s["done"] for s in after.values()):
+        changes["status"] = "closed"
+        changes["closed_at"] = now
+    return changes
+
+
+def overdue_parties(linkage, now):
+    """Parties past their deadline and not done (whether or not escalated yet)."""
+    if linkage["status"] != "open":
+        return []
+    return [party for party, state in linkage["parties"].items()
+            if not state["done"] and state["due_at"] <= now]

@@ -1,0 +1,91 @@
+"""The committee's database: one document per linkage, carrying its outbox."""
+import pymongo
+
+from shared.parties import LINKED
+from shared.store import Repository
+
+LINKAGES = "linkages"
+
+
+class VersionConflict(Exception):
+    """The linkage changed between read and write: read again (retried)."""
+
+
+class LinkageRepository(Repository):
+    OUTBOX_COLLECTIONS = (LINKAGES,)
+
+    @classmethod
+    def create_indexes(cls, db):
+        super().create_indexes(db)
+        linkages = db[LINKAGES]
+        linkages.create_index("idempotency_key", unique=True)
+        linkages.create_index([("status", 1), ("registered_at", -1)])
+        linkages.create_index("id_number")
+        for party in LINKED:
+            linkages.create_index([("status", 1), ("parties.%s.done" % party, 1),
+                                   ("parties.%s.due_at" % party, 1)])
+
+    def get(self, returnee_id):
+        return self.db[LINKAGES].find_one({"_id": returnee_id})
+
+    def by_idempotency_key(self, key):
+        return self.db[LINKAGES].find_one({"idempotency_key": key})
+
+    def open_for_person(self, id_number):
+        return self.db[LINKAGES].find_one({"id_number": id_number, "status": "open"}, {"_id": 1})
+
+    def register(self, linkage, events):
+        self.insert(LINKAGES, linkage, events)
+
+    def record_party_event(self, linkage, event_id, changes, events=()):
+        """Apply `changes` if the linkage is still the version we read and the
+        event is not applied yet. True if applied now, False if it had been
+        applied before; VersionConflict if someone else wrote in between."""
+        update = {"$set": changes} if changes else {}
+        query = {"_id": linkage["_id"], "version": linkage["version"]}
+        if self.apply_once(LINKAGES, query, event_id, update, events):
+            return True
+        if self.db[LINKAGES].find_one({"_id": linkage["_id"], "applied_events": event_id}, {"_id": 1}):
+            return False
+        raise VersionConflict(linkage["_id"])
+
+    def search(self, status=None, overdue=None, party=None, limit=50, offset=0):
+        query = {}
+        if status:
+            query["status"] = status
+        parties = [party] if party else list(LINKED)
+        if overdue is True:
+            query["$or"] = [{"parties.%s.overdue" % p: True, "parties.%s.done" % p: False}
+                            for p in parties]
+        elif overdue is False:
+            for p in parties:
+                query["$nor"] = query.get("$nor", []) + [
+                    {"parties.%s.overdue" % p: True, "parties.%s.done" % p: False}]
+        cursor = (self.db[LINKAGES].find(query).sort("registered_at", pymongo.DESCENDING)
+                  .skip(offset).limit(limit))
+        return list(cursor), self.db[LINKAGES].count_documents(query)
+
+    def due_for_escalation(self, party, now, limit=500):
+        return list(self.db[LINKAGES].find({
+            "status": "open",
+            "parties.%s.done" % party: False,
+            "parties.%s.overdue" % party: False,
+            "parties.%s.due_at" % party: {"$lte": now},
+        }).limit(limit))
+
+    def escalate(self, linkage, party, now, event):
+        """Mark `party` overdue and announce it, once (the guard is the flag)."""
+        return self.update(LINKAGES, {
+            "_id": linkage["_id"],
+            "parties.%s.overdue" % party: False,
+            "parties.%s.done" % party: False,
+        }, {"$set": {"parties.%s.overdue" % party: True, "parties.%s.overdue_at" % party: now}},
+            [event])
+
+    def counts(self):
+        linkages = self.db[LINKAGES]
+        open_count = linkages.count_documents({"status": "open"})
+        overdue = {party: linkages.count_documents({
+            "status": "open", "parties.%s.overdue" % party: True, "parties.%s.done" % party: False})
+            for party in LINKED}
+        return open_count, overdue

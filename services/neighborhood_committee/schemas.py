@@ -1,0 +1,90 @@
+"""What the committee's front end sends and gets back."""
+from datetime import date
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+
+from shared.catalogue import AddressSchema
+from shared.identity import id_number_problem, mask_id, mobile_problem
+from shared.parties import LINKED
+
+
+class StrictBoolean(fields.Boolean):
+    truthy = {True}
+    falsy = {False}
+
+
+class RegistrationSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    id_number = fields.String(required=True)
+    phone = fields.String(required=True)
+    address = fields.Nested(AddressSchema, required=True)
+    origin = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    arrival_date = fields.Date(required=True)
+    local_hukou = StrictBoolean(required=True)
+
+    @validates("id_number")
+    def _id_number(self, value, **kwargs):
+        problem = id_number_problem(value)
+        if problem:
+            raise ValidationError(problem)
+
+    @validates("phone")
+    def _phone(self, value, **kwargs):
+        problem = mobile_problem(value)
+        if problem:
+            raise ValidationError(problem)
+
+    @validates("arrival_date")
+    def _arrival_date(self, value, **kwargs):
+        if value > date.today():
+            raise ValidationError("must not be in the future")
+
+    @post_load
+    def _normalise(self, data, **kwargs):
+        data["id_number"] = data["id_number"].upper()
+        data["name"] = data["name"].strip()
+        return data
+
+
+class PartyStateSchema(Schema):
+    status = fields.String()
+    done = fields.Boolean()
+    acknowledged_at = fields.AwareDateTime(allow_none=True)
+    done_at = fields.AwareDateTime(allow_none=True)
+    due_at = fields.AwareDateTime()
+    overdue = fields.Boolean()
+    overdue_at = fields.AwareDateTime(allow_none=True)
+
+
+class LinkageSummarySchema(Schema):
+    """A linkage without the full identity (lists and create responses)."""
+    id = fields.String(attribute="_id")
+    name = fields.String()
+    id_masked = fields.Function(lambda doc: mask_id(doc["id_number"]))
+    address = fields.Nested(AddressSchema)
+    local_hukou = fields.Boolean()
+    registered_at = fields.AwareDateTime()
+    status = fields.String()
+    parties = fields.Dict(keys=fields.String(), values=fields.Nested(PartyStateSchema))
+    overdue = fields.Function(lambda doc: sorted(
+        party for party, state in doc["parties"].items() if state["overdue"] and not state["done"]))
+    mismatch = fields.Boolean(allow_none=True)
+    dispatched_at = fields.AwareDateTime(allow_none=True)
+    closed_at = fields.AwareDateTime(allow_none=True)
+
+
+class LinkageDetailSchema(LinkageSummarySchema):
+    """The whole registration, full identity included (audited)."""
+    id_number = fields.String()
+    phone = fields.String()
+    origin = fields.String()
+    arrival_date = fields.String()
+    registered_by = fields.String(allow_none=True)
+
+
+class LinkageQuery(Schema):
+    status = fields.String(validate=validate.OneOf(["open", "closed"]))
+    overdue = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
+    party = fields.String(validate=validate.OneOf(LINKED))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

@@ -1,0 +1,189 @@
+"""neighborhood_committee: registers returnees, opens the linkage with the
+four other parties, follows it until every party has acted, escalates what
+is late, and closes it."""
+import hashlib
+import json
+import logging
+import uuid
+from datetime import date
+
+from pymongo.errors import DuplicateKeyError
+
+from shared import clock
+from shared.consumer import event_handler
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.identity import mask_id
+from shared.parties import COMMITTEE, LINKED
+from shared.service import PlatformService
+from shared.store import Store
+from shared.timer import every
+from shared.web import api, query_args, read_json
+
+from services.neighborhood_committee import domain
+from services.neighborhood_committee.repository import LinkageRepository, VersionConflict
+from services.neighborhood_committee.schemas import (LinkageDetailSchema, LinkageQuery,
+                                                     LinkageSummarySchema, RegistrationSchema)
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+PARTY_EVENTS = ("identity_check_opened", "identity_check_completed", "non_local_arrival_recorded",
+                "gate_pass_held", "gate_pass_issued", "gate_pass_refused",
+                "housing_allocation_checked")
+
+
+def _request_hash(registration):
+    return hashlib.sha256(json.dumps(registration, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def registration_events(repo, linkage):
+    """What one registration tells the others: each party only what it needs."""
+    arrival_date = date.fromisoformat(linkage["arrival_date"])
+    full = {
+        "returnee_id": linkage["_id"], "name": linkage["name"], "id_number": linkage["id_number"],
+        "phone": linkage["phone"], "address": linkage["address"], "origin": linkage["origin"],
+        "arrival_date": arrival_date, "local_hukou": linkage["local_hukou"],
+        "registered_at": linkage["registered_at"],
+    }
+    housing = {
+        "returnee_id": linkage["_id"], "name": linkage["name"],
+        "id_masked": mask_id(linkage["id_number"]), "address": linkage["address"],
+        "arrival_date": arrival_date, "registered_at": linkage["registered_at"],
+    }
+    events = [repo.event("returnee_registered", full, linkage["_id"]),
+              repo.event("returnee_housing_declared", housing, linkage["_id"])]
+    if not linkage["local_hukou"]:
+        events.append(repo.event("non_local_returnee_registered", full, linkage["_id"]))
+    return events
+
+
+class NeighborhoodCommitteeService(PlatformService):
+    name = COMMITTEE
+    linkages = Store(LinkageRepository)
+
+    @api("POST", "/api/v1/returnees")
+    def register_returnee(self, request):
+        registration = read_json(request, RegistrationSchema())
+        key_header = request.headers.get(IDEMPOTENCY_HEADER)
+        if key_header is not None and not 1 <= len(key_header) <= 128:
+            raise ValidationFailed("bad Idempotency-Key", errors=[
+                {"field": IDEMPOTENCY_HEADER, "reason": "must be 1 to 128 characters"}])
+        request_hash = _request_hash(registration)
+        if key_header:
+            replay = self._replayed(request.principal, key_header, request_hash)
+            if replay is not None:
+                return replay
+        existing = self.linkages.open_for_person(registration["id_number"])
+        if existing:
+            raise Conflict("this person already has an open registration: %s" % existing["_id"])
+
+        returnee_id = str(uuid.uuid4())
+        key = "%s:%s" % (request.principal.subject, key_header) if key_header else returnee_id
+        registration["registered_by"] = request.principal.subject
+        linkage = domain.new_linkage(returnee_id, registration, clock.utcnow(),
+                                     self.infra.settings.time_limits, key, request_hash)
+        try:
+            self.linkages.register(linkage, registration_events(self.linkages, linkage))
+        except DuplicateKeyError:
+            # The same key won a race with us: answer as its retry.
+            replay = self._replayed(request.principal, key_header, request_hash)
+            if replay is not None:
+                return replay
+            raise
+        self.infra.metrics.registrations.inc()
+        return 201, LinkageSummarySchema().dump(self.linkages.get(returnee_id)), {
+            "Location": "/api/v1/returnees/%s" % returnee_id}
+
+    def _replayed(self, principal, key_header, request_hash):
+        earlier = self.linkages.by_idempotency_key("%s:%s" % (principal.subject, key_header))
+        if earlier is None:
+            return None
+        if earlier["request_hash"] != request_hash:
+            raise Conflict("Idempotency-Key %r was used for a different registration" % key_header)
+        return 201, LinkageSummarySchema().dump(earlier), {
+            "Location": "/api/v1/returnees/%s" % earlier["_id"], "Idempotent-Replayed": "true"}
+
+    @api("GET", "/api/v1/returnees/<string:returnee_id>")
+    def get_returnee(self, request, returnee_id):
+        linkage = self.linkages.get(returnee_id)
+        if linkage is None:
+            raise NotFound("no returnee %s" % returnee_id)
+        self.audit.full_identity_read(request.principal, [{"returnee_id": returnee_id,
+                                                           "id_number": linkage["id_number"]}],
+                                      via="GET /api/v1/returnees/{id}", purpose="linkage follow-up")
+        return LinkageDetailSchema().dump(linkage)
+
+    @api("GET", "/api/v1/returnees")
+    def list_returnees(self, request):
+        query = query_args(request, LinkageQuery())
+        items, total = self.linkages.search(**query)
+        return {"items": LinkageSummarySchema(many=True).dump(items), "total": total,
+                "limit": query["limit"], "offset": query["offset"]}
+
+    def _record(self, event):
+        party, status, done = domain.party_update_for(event.event_type, event.payload)
+        metrics = self.infra.metrics
+        for _ in range(10):
+            linkage = self.linkages.get(event.payload["returnee_id"])
+            if linkage is None:
+                raise LookupError("no linkage %s yet" % event.payload["returnee_id"])
+            now = clock.utcnow()
+            changes = domain.apply_party_update(linkage, party, status, done, now)
+            try:
+                applied = self.linkages.record_party_event(linkage, event.event_id, changes)
+            except VersionConflict:
+                continue
+            if applied and "dispatched_at" in changes:
+                metrics.dispatch_latency.observe((now - linkage["registered_at"]).total_seconds())
+            if applied and changes.get("status") == "closed":
+                metrics.linkages_closed.inc()
+            return
+        raise VersionConflict(event.payload["returnee_id"])
+
+    @event_handler("identity_check_opened")
+    def on_identity_check_opened(self, event):
+        self._record(event)
+
+    @event_handler("identity_check_completed")
+    def on_identity_check_completed(self, event):
+        self._record(event)
+
+    @event_handler("non_local_arrival_recorded")
+    def on_non_local_arrival_recorded(self, event):
+        self._record(event)
+
+    @event_handler("gate_pass_held")
+    def on_gate_pass_held(self, event):
+        self._record(event)
+
+    @event_handler("gate_pass_issued")
+    def on_gate_pass_issued(self, event):
+        self._record(event)
+
+    @event_handler("gate_pass_refused")
+    def on_gate_pass_refused(self, event):
+        self._record(event)
+
+    @event_handler("housing_allocation_checked")
+    def on_housing_allocation_checked(self, event):
+        self._record(event)
+
+    @every("OVERDUE_SCAN_SECONDS")
+    def escalate_overdue(self):
+        """Mark parties past their limit overdue and tell them, once each."""
+        metrics = self.infra.metrics
+        now = clock.utcnow()
+        for party in LINKED:
+            for linkage in self.linkages.due_for_escalation(party, now):
+                event = self.linkages.event("linkage_party_overdue", {
+                    "returnee_id": linkage["_id"], "party": party,
+                    "due_at": linkage["parties"][party]["due_at"], "detected_at": now,
+                }, linkage["_id"])
+                if self.linkages.escalate(linkage, party, now, event):
+                    metrics.party_overdue.labels(party=party).inc()
+                    log.warning("linkage overdue", extra={"correlation_id": linkage["_id"],
+                                                          "fields": {"party": party}})
+        open_count, overdue = self.linkages.counts()
+        metrics.linkages_open.set(open_count)
+        for party, count in overdue.items():
+            metrics.linkages_overdue.labels(party=party).set(count)

@@ -1,0 +1,81 @@
+"""The property company's gate passes, one per registered arrival."""
+import uuid
+
+import pymongo
+
+from shared import clock
+from shared.store import Repository, insert_once
+
+PASSES = "gate_passes"
+
+# What the police outcome means for the pass.
+DECISIONS = {"cleared": ("issued", "gate_pass_issued"), "flagged": ("refused", "gate_pass_refused")}
+
+
+class PassNotYetHeld(Exception):
+    """The police decision came before the housing declaration (another
+    queue); retried until the pass exists."""
+
+
+class GatePassRepository(Repository):
+    OUTBOX_COLLECTIONS = (PASSES,)
+
+    @classmethod
+    def create_indexes(cls, db):
+        super().create_indexes(db)
+        db[PASSES].create_index("pass_id", unique=True)
+        db[PASSES].create_index([("status", 1), ("address.building", 1)])
+
+    def hold_pass(self, event):
+        """Notify the building steward and hold the pass until the police clear."""
+        declared = event.payload
+        now = clock.utcnow()
+        address = declared["address"]
+        gate_pass = {
+            "_id": declared["returnee_id"],
+            "pass_id": "gp-%s" % uuid.uuid4().hex[:12],
+            "name": declared["name"],
+            "id_masked": declared["id_masked"],
+            "address": address,
+            "arrival_date": declared["arrival_date"].isoformat(),
+            "status": "held",
+            "held_at": now,
+            "decided_at": None,
+            "steward_notice": {
+                "building": address["building"],
+                "text": "%s arrives at %s-%s-%s; gate pass held until the police clear."
+                        % (declared["name"], address["building"], address["unit"], address["room"]),
+                "at": now,
+            },
+            "overdue": False,
+            "overdue_notified_at": None,
+            "source_event_id": event.event_id,
+        }
+        held = self.event("gate_pass_held", {"returnee_id": gate_pass["_id"],
+                                             "pass_id": gate_pass["pass_id"], "at": now},
+                          gate_pass["_id"])
+        return insert_once(self, PASSES, gate_pass, [held])
+
+    def apply_police_outcome(self, event):
+        returnee_id = event.payload["returnee_id"]
+        gate_pass = self.db[PASSES].find_one({"_id": returnee_id})
+        if gate_pass is None:
+            raise PassNotYetHeld(returnee_id)
+        status, event_type = DECISIONS[event.payload["outcome"]]
+        now = clock.utcnow()
+        decided = self.event(event_type, {"returnee_id": returnee_id,
+                                          "pass_id": gate_pass["pass_id"], "at": now}, returnee_id)
+        return self.apply_once(PASSES, {"_id": returnee_id, "status": "held"}, event.event_id,
+                               {"$set": {"status": status, "decided_at": now}}, [decided])
+
+    def search(self, returnee_id=None, status=None, building=None, limit=50, offset=0):
+        query = {}
+        if returnee_id:
+            query["_id"] = returnee_id
+        if status:
+            query["status"] = status
+        if building:
+            query["address.building"] = building
+        cursor = (self.db[PASSES].find(query).sort("held_at", pymongo.DESCENDING)
+                  .skip(offset).limit(limit))
+        return list(cursor), self.db[PASSES].count_documents(query)

@@ -1,0 +1,119 @@
+"""`linkage`: the operator's command line.
+
+    linkage run <service>                 start one service under `nameko run`
+    linkage token <agency> [--user NAME]  print a bearer token (local use)
+    linkage topology [--definitions]      declare every exchange and queue, or print them
+    linkage dead-letters list|show|replay inspect and replay dead letters
+"""
+import argparse
+import json
+import os
+import sys
+from importlib import resources
+
+from shared import parties
+from shared.settings import DEVELOPMENT_SECRET, InsecureConfiguration, Settings
+
+SERVICE_CLASSES = {
+    parties.COMMITTEE: "services.neighborhood_committee.service:NeighborhoodCommitteeService",
+    parties.POLICE: "services.community_police.service:CommunityPoliceService",
+    parties.FLOATING: "services.floating_population_office.service:FloatingPopulationOfficeService",
+    parties.PROPERTY: "services.property_company.service:PropertyCompanyService",
+    parties.DEVELOPER: "services.developer.service:DeveloperService",
+}
+
+
+def env_settings(service=parties.COMMITTEE):
+    config = {key: os.environ.get(key) for key in (
+        "AMQP_URI", "MONGO_URI", "DB_PREFIX", "LINKAGE_SECRET", "LINKAGE_ENV", "RETRY_DELAYS_MS")}
+    return Settings.from_config(service, config)
+
+
+def cmd_run(args):
+    os.environ.setdefault("HTTP_PORT", str(parties.DEFAULT_PORTS[args.service]))
+    os.environ["LINKAGE_SERVICE"] = args.service
+    # eventlet's green DNS resolver rejects the keyword arguments pymongo passes
+    # to getaddrinfo; must be set before nameko imports eventlet.
+    os.environ["EVENTLET_NO_GREENDNS"] = "yes"
+    try:
+        env_settings(args.service)
+    except InsecureConfiguration as exc:
+        sys.exit("linkage: refusing to start %s: %s" % (args.service, exc))
+    config_path = str(resources.files("shared").joinpath("nameko.yaml"))
+    argv = ["nameko", "run", "--config", config_path, SERVICE_CLASSES[args.service]]
+    os.execvp(argv[0], argv)
+
+
+def cmd_token(args):
+    from shared.auth import issue_token
+    secret = os.environ.get("LINKAGE_SECRET") or DEVELOPMENT_SECRET
+    print(issue_token(secret, args.agency, args.user, args.ttl))
+
+
+def cmd_topology(args):
+    from shared import topology
+    from shared.catalogue import CATALOGUE
+    settings = env_settings()
+    if args.definitions:
+        print(json.dumps(topology.definitions(CATALOGUE, settings.retry_delays_ms), indent=2))
+        return
+    from kombu import Connection
+    with Connection(settings.amqp_uri, connect_timeout=5) as connection:
+        topology.declare(connection.channel(), CATALOGUE, settings.retry_delays_ms)
+    print("declared the topology of %d events on %s" % (len(list(CATALOGUE)), settings.amqp_uri))
+
+
+def cmd_dead_letters(args):
+    from shared import deadletters
+    settings = env_settings()
+    services = [args.service] if args.service else list(parties.ALL)
+    if args.action == "list":
+        rows = deadletters.browse(settings, services)
+        for row in rows:
+            print("%-36s %-28s %-18s %-3s %s" % (row["message_id"], row["original_queue"],
+                                                row["reason"], row["attempts"], row["error"][:80]))
+        print("%d dead letter(s)" % len(rows))
+    elif args.action == "show":
+        rows = [row for row in deadletters.browse(settings, services)
+                if row["message_id"] == args.message_id]
+        if not rows:
+            sys.exit("linkage: no dead letter %s" % args.message_id)
+        print(json.dumps(rows[0], indent=2, default=str, ensure_ascii=False))
+    elif args.action == "replay":
+        if not args.message_id and not args.all:
+            sys.exit("linkage: name a message id, or --all")
+        count = deadletters.replay(settings, services, None if args.all else args.message_id)
+        print("replayed %d dead letter(s)" % count)
+
+
+def parser():
+    root = argparse.ArgumentParser(prog="linkage", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = root.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start a service")
+    run.add_argument("service", choices=parties.ALL)
+    run.set_defaults(func=cmd_run)
+    token = sub.add_parser("token", help="print a bearer token")
+    token.add_argument("agency", choices=parties.ALL)
+    token.add_argument("--user", default="staff")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds")
+    token.set_defaults(func=cmd_token)
+    topo = sub.add_parser("topology", help="declare or print the broker topology")
+    topo.add_argument("--definitions", action="store_true", help="print RabbitMQ definitions JSON")
+    topo.set_defaults(func=cmd_topology)
+    dead = sub.add_parser("dead-letters", help="list, show or replay dead letters")
+    dead.add_argument("action", choices=["list", "show", "replay"])
+    dead.add_argument("message_id", nargs="?")
+    dead.add_argument("--service", choices=parties.ALL)
+    dead.add_argument("--all", action="store_true", help="with replay: every dead letter")
+    dead.set_defaults(func=cmd_dead_letters)
+    return root
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

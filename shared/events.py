@@ -1,0 +1,148 @@
+"""Events: the envelope every event travels in, and the catalogue type.
+
+An event is a past-tense fact (`returnee_registered`). Every event carries an
+envelope: event id, type, producer, schema version, occurred-at (UTC) and the
+correlation id of the linkage it belongs to. The payload is dumped through the
+event's marshmallow schema when it is written and loaded through it when it is
+handled, so a field the schema does not name never leaves the producer.
+"""
+import uuid
+from dataclasses import dataclass, field
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from shared import clock
+
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    event_id = fields.UUID(required=True)
+    event_type = fields.String(required=True, validate=validate.Length(min=1))
+    producer = fields.String(required=True, validate=validate.Length(min=1))
+    schema_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True, default_timezone=None)
+    correlation_id = fields.String(required=True, validate=validate.Length(min=1))
+    payload = fields.Dict(required=True)
+
+
+class InvalidEvent(Exception):
+    """A message that is not a valid event of the catalogue: never retried."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    event_type: str
+    producer: str
+    consumers: tuple
+    schema: type
+    version: int = 1
+    description: str = ""
+    # Older versions still accepted from the wire: {version: schema class}.
+    older: dict = field(default_factory=dict)
+
+    def schema_for(self, version):
+        if version == self.version:
+            return self.schema
+        return self.older.get(version)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A handled event: the envelope, and the payload loaded through its schema."""
+    event_id: str
+    event_type: str
+    producer: str
+    schema_version: int
+    occurred_at: object
+    correlation_id: str
+    payload: dict
+
+
+class Catalogue:
+    """Every event of a system: who produces it, who consumes it, its schema."""
+
+    def __init__(self, specs):
+        self._specs = {}
+        for spec in specs:
+            if spec.event_type in self._specs:
+                raise ValueError("event %s declared twice" % spec.event_type)
+            self._specs[spec.event_type] = spec
+
+    def __iter__(self):
+        return iter(self._specs.values())
+
+    def spec(self, event_type):
+        try:
+            return self._specs[event_type]
+        except KeyError:
+            raise KeyError("event type %r is not in the catalogue" % event_type)
+
+    def produced_by(self, service):
+        return [spec for spec in self if spec.producer == service]
+
+    def consumed_by(self, service):
+        return [spec for spec in self if service in spec.consumers]
+
+    def services(self):
+        names = set()
+        for spec in self:
+            names.add(spec.producer)
+            names.update(spec.consumers)
+        return sorted(names)
+
+    def new_event(self, event_type, payload, correlation_id, producer=None):
+        """The envelope, as the plain dict that is stored in the outbox and
+        published. Raises ValueError when the payload breaks its schema: that
+        is a bug in the producer, and nothing must be written."""
+        spec = self.spec(event_type)
+        if producer is not None and producer != spec.producer:
+            raise ValueError("%s is produced by %s, not %s" % (event_type, spec.producer, producer))
+        schema = spec.schema()
+        dumped = schema.dump(payload)
+        errors = schema.validate(dumped)
+        if errors:
+            raise ValueError("%s payload is invalid: %s" % (event_type, errors))
+        return {
+            "event_id": str(uuid.uuid4()),
+            "event_type": event_type,
+            "producer": spec.producer,
+            "schema_version": spec.version,
+            "occurred_at": clock.isoformat(clock.utcnow()),
+            "correlation_id": str(correlation_id),
+            "payload": dumped,
+        }
+
+    def load(self, body):
+        """An Event from a message body; InvalidEvent says why not."""
+        if not isinstance(body, dict):
+            raise InvalidEvent("body is not a JSON object")
+        try:
+            envelope = EnvelopeSchema().load(body)
+        except ValidationError as exc:
+            raise InvalidEvent("envelope: %s" % exc.messages)
+        try:
+            spec = self.spec(envelope["event_type"])
+        except KeyError as exc:
+            raise InvalidEvent(str(exc))
+        schema_cls = spec.schema_for(envelope["schema_version"])
+        if schema_cls is None:
+            raise InvalidEvent("%s has no schema version %s" % (spec.event_type, envelope["schema_version"]))
+        try:
+            payload = schema_cls(unknown=EXCLUDE).load(envelope["payload"])
+        except ValidationError as exc:
+            raise InvalidEvent("payload: %s" % exc.messages)
+        return Event(
+            event_id=str(envelope["event_id"]),
+            event_type=spec.event_type,
+            producer=envelope["producer"],
+            schema_version=envelope["schema_version"],
+            occurred_at=envelope["occurred_at"],
+            correlation_id=envelope["correlation_id"],
+            payload=payload,
+        )

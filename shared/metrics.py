@@ -1,0 +1,67 @@
+"""Prometheus metrics of a service, named `<service>_<thing>_<unit>`.
+
+Each service has its own registry, so several services can share a process
+(as they do in tests) and each `/metrics` shows only its own series.
+"""
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from shared.parties import COMMITTEE, LINKED
+
+_BY_SERVICE = {}
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class Metrics:
+    def __init__(self, service):
+        self.service = service
+        self.registry = CollectorRegistry()
+        p = service + "_"
+        r = self.registry
+        self.events_published = Counter(p + "events_published", "Events confirmed by the broker",
+                                        ["event_type"], registry=r)
+        self.events_consumed = Counter(p + "events_consumed", "Events handled successfully",
+                                       ["event_type"], registry=r)
+        self.events_failed = Counter(p + "events_failed", "Handler attempts that raised",
+                                     ["event_type"], registry=r)
+        self.events_dead_lettered = Counter(p + "events_dead_lettered", "Events sent to the dead-letter queue",
+                                            ["event_type", "reason"], registry=r)
+        self.handler_duration = Histogram(p + "event_handler_duration_seconds", "Event handler run time",
+                                          ["event_type"], buckets=LATENCY_BUCKETS, registry=r)
+        self.http_duration = Histogram(p + "http_request_duration_seconds", "HTTP request handling time",
+                                       ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=r)
+        self.outbox_backlog = Gauge(p + "outbox_backlog_events", "Events written but not yet confirmed",
+                                    registry=r)
+        self.outbox_oldest_age = Gauge(p + "outbox_oldest_pending_age_seconds",
+                                       "Age of the oldest unpublished event", registry=r)
+        self.outbox_publish_failures = Counter(p + "outbox_publish_failures", "Relay publish attempts that failed",
+                                               registry=r)
+        self.audit_records = Counter(p + "audit_records", "Audit records written for full-identity reads",
+                                     ["via"], registry=r)
+        self.overdue_notices = Counter(p + "overdue_notices", "Linkages on which this party was reported late",
+                                       registry=r)
+        if service == COMMITTEE:
+            self._committee_metrics(p, r)
+
+    def _committee_metrics(self, p, r):
+        self.registrations = Counter(p + "registrations", "Registrations accepted", registry=r)
+        self.linkages_open = Gauge(p + "linkages_open", "Linkages not yet closed", registry=r)
+        self.linkages_overdue = Gauge(p + "linkages_overdue", "Open linkages overdue at a party",
+                                      ["party"], registry=r)
+        self.party_overdue = Counter(p + "party_overdue", "Escalations of a late party", ["party"], registry=r)
+        self.linkages_closed = Counter(p + "linkages_closed", "Linkages closed", registry=r)
+        self.dispatch_latency = Histogram(p + "dispatch_latency_seconds",
+                                          "Registration until all four parties recorded their part",
+                                          buckets=LATENCY_BUCKETS, registry=r)
+        for party in LINKED:
+            self.linkages_overdue.labels(party=party)
+            self.party_overdue.labels(party=party)
+
+    def exposition(self):
+        return generate_latest(self.registry)
+
+
+def for_service(service):
+    if service not in _BY_SERVICE:
+        _BY_SERVICE[service] = Metrics(service)
+    return _BY_SERVICE[service]

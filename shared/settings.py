@@ -1,0 +1,82 @@
+"""Settings of a service, read from its nameko config (which `nameko.yaml`
+fills from the environment, and tests fill directly).
+
+Secrets come only from the environment. Production refuses to start on the
+development secret.
+"""
+from dataclasses import dataclass
+
+from shared.parties import LINKED
+
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
+
+DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000, 120000, 600000)
+DEFAULT_TIME_LIMITS = {
+    "community_police": 4 * 3600,
+    "property_company": 4 * 3600,
+    "floating_population_office": 24 * 3600,
+    "developer": 24 * 3600,
+}
+
+
+class InsecureConfiguration(Exception):
+    pass
+
+
+def _ms_list(value):
+    if value in (None, ""):
+        return DEFAULT_RETRY_DELAYS_MS
+    if isinstance(value, (list, tuple)):
+        return tuple(int(item) for item in value)
+    return tuple(int(item) for item in str(value).replace(" ", "").split(",") if item)
+
+
+def _blank(value):
+    return value is None or value == ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    amqp_uri: str
+    mongo_uri: str
+    db_name: str
+    secret: str
+    environment: str
+    retry_delays_ms: tuple
+    outbox_poll_seconds: float
+    max_body_bytes: int
+    overdue_scan_seconds: float
+    time_limits: dict
+
+    @property
+    def max_attempts(self):
+        """First delivery plus one retry per configured delay."""
+        return len(self.retry_delays_ms) + 1
+
+    @classmethod
+    def from_config(cls, service, config):
+        environment = config.get("LINKAGE_ENV") or "development"
+        secret = config.get("LINKAGE_SECRET") or DEVELOPMENT_SECRET
+        if environment == "production" and secret == DEVELOPMENT_SECRET:
+            raise InsecureConfiguration(
+                "LINKAGE_ENV=production needs LINKAGE_SECRET set to a real secret")
+        if environment == "production" and len(secret) < 32:
+            raise InsecureConfiguration("LINKAGE_SECRET must be at least 32 characters in production")
+        limits = {}
+        for party in LINKED:
+            value = config.get("LIMIT_%s_SECONDS" % party.upper())
+            limits[party] = float(DEFAULT_TIME_LIMITS[party] if _blank(value) else value)
+        return cls(
+            service=service,
+            amqp_uri=config.get("AMQP_URI") or "pyamqp://guest:guest@127.0.0.1:5672/",
+            mongo_uri=config.get("MONGO_URI") or "mongodb://127.0.0.1:27017/",
+            db_name=(config.get("DB_PREFIX") or "") + service,
+            secret=secret,
+            environment=environment,
+            retry_delays_ms=_ms_list(config.get("RETRY_DELAYS_MS")),
+            outbox_poll_seconds=float(config.get("OUTBOX_POLL_SECONDS") or 1.0),
+            max_body_bytes=int(config.get("MAX_BODY_BYTES") or 65536),
+            overdue_scan_seconds=float(config.get("OVERDUE_SCAN_SECONDS") or 15),
+            time_limits=limits,
+        )

@@ -1,0 +1,151 @@
+"""The HTTP API entrypoint every service's front end talks to.
+
+`@api("POST", "/api/v1/things")` wraps nameko's HTTP entrypoint with what
+every endpoint needs: the body size limit (413), bearer-token auth (401/403),
+a correlation id, JSON results, problem+json errors, a latency histogram and
+one JSON log line per request. Handlers return `(status, dict)` or a dict,
+and raise ApiError subclasses for errors.
+"""
+import json
+import logging
+import time
+import uuid
+from functools import partial
+
+from eventlet.event import Event
+from marshmallow import ValidationError
+from nameko.extensions import DependencyProvider
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.wrappers import Response
+
+from shared import logs
+from shared.auth import authenticate
+from shared.errors import (ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType,
+                           ValidationFailed)
+from shared.platform import Platform
+
+log = logging.getLogger(__name__)
+
+CORRELATION_HEADER = "X-Correlation-Id"
+
+
+def json_response(status, body, headers=None, content_type="application/json"):
+    return Response(json.dumps(body, default=str, ensure_ascii=False), status=status,
+                    headers=headers or {}, content_type=content_type)
+
+
+def problem_response(error):
+    return json_response(error.status, error.problem(), error.headers,
+                         content_type="application/problem+json")
+
+
+class Api(HttpRequestHandler):
+    platform = Platform()
+
+    def __init__(self, method, url, public=False, **kwargs):
+        self.public = public
+        kwargs.setdefault("expected_exceptions", ApiError)
+        super().__init__(method, url, **kwargs)
+
+    def handle_request(self, request):
+        request.shallow = False  # let the worker read the body
+        started = time.monotonic()
+        cid = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+        try:
+            response = self._handle(request, cid)
+        except ApiError as error:
+            response = problem_response(error)
+        except Exception as exc:
+            response = self.response_from_exception(exc)
+        response.headers[CORRELATION_HEADER] = cid
+        elapsed = time.monotonic() - started
+        self.platform.metrics.http_duration.labels(
+            request.method, self.url, str(response.status_code)).observe(elapsed)
+        if not self.public:
+            logs.info(log, "request", method=request.method, path=request.path, route=self.url,
+                      status=response.status_code, ms=round(elapsed * 1000, 2), correlation_id=cid)
+        return response
+
+    def _handle(self, request, cid):
+        settings = self.platform.settings
+        if request.content_length is not None and request.content_length > settings.max_body_bytes:
+            raise PayloadTooLarge("body is %d bytes; the limit is %d"
+                                  % (request.content_length, settings.max_body_bytes))
+        request.principal = None
+        if not self.public:
+            request.principal = authenticate(request.headers, settings.secret,
+                                             self.container.service_name)
+        request.correlation_id = cid
+        request.max_body_bytes = settings.max_body_bytes
+        args, kwargs = self.get_entrypoint_parameters(request)
+        self.check_signature(args, kwargs)
+        done = Event()
+        self.container.spawn_worker(self, args, kwargs, context_data={"correlation_id": cid},
+                                    handle_result=partial(self.handle_result, done))
+        return self.response_from_result(done.wait())
+
+    def response_from_result(self, result):
+        if isinstance(result, Response):
+            return result
+        headers = {}
+        if isinstance(result, tuple) and len(result) == 3:
+            status, body, headers = result
+        elif isinstance(result, tuple):
+            status, body = result
+        else:
+            status, body = 200, result
+        return json_response(status, body, headers)
+
+    def response_from_exception(self, exc):
+        if isinstance(exc, ApiError):
+            return problem_response(exc)
+        log.error("unhandled error in %s %s: %r", self.method, self.url, exc)
+        return problem_response(ApiError("unexpected error; see the service log"))
+
+    def handle_result(self, done, worker_ctx, result, exc_info):
+        if exc_info is not None:
+            done.send_exception(*exc_info)
+        else:
+            done.send(result)
+        return result, exc_info
+
+
+api = Api.decorator
+
+
+def read_json(request, schema):
+    """The request body loaded through `schema`: 415/400/413/422 otherwise."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    raw = request.stream.read(request.max_body_bytes + 1)
+    if len(raw) > request.max_body_bytes:
+        raise PayloadTooLarge("body is over %d bytes" % request.max_body_bytes)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest("body is not valid JSON: %s" % exc)
+    if not isinstance(data, dict):
+        raise ValidationFailed("body must be a JSON object",
+                               errors=[{"field": "_body", "reason": "must be a JSON object"}])
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise ValidationFailed.from_messages(exc.messages)
+
+
+def query_args(request, schema):
+    """Query-string arguments loaded through `schema` (422 on bad values)."""
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as exc:
+        raise ValidationFailed.from_messages(exc.messages)
+
+
+class CorrelationContext(DependencyProvider):
+    """Puts the worker's correlation id where log lines pick it up."""
+
+    def worker_setup(self, worker_ctx):
+        logs.set_correlation_id(worker_ctx.data.get("correlation_id"))
+
+    def worker_teardown(self, worker_ctx):
+        logs.set_correlation_id(None)

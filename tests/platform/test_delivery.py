@@ -1,0 +1,146 @@
+"""Integration: events between two real services over the real broker and
+database: delivery, idempotency, retries with backoff, dead letters and
+replay, and events that wait for a consumer that is not running yet."""
+import time
+
+import pytest
+import requests
+from kombu import Connection
+
+from shared import deadletters, topology
+from shared.settings import Settings
+from tests.platform.toy import TAKER_BEHAVIOUR, TOY_CATALOGUE, MakerService, TakerService
+from tests.support import free_port, token_for, wait_for
+
+
+@pytest.fixture(autouse=True)
+def reset_behaviour():
+    TAKER_BEHAVIOUR["script"][:] = []
+    TAKER_BEHAVIOUR["attempts"][:] = []
+
+
+@pytest.fixture
+def toy(container_factory, service_config):
+    """Start maker and/or taker in-process; returns the maker's base URL."""
+    started = {}
+
+    def start(*names):
+        for name in names:
+            cls = {"maker": MakerService, "taker": TakerService}[name]
+            port = free_port()
+            config = service_config(port, LINKAGE_CATALOGUE=TOY_CATALOGUE)
+            container = container_factory(cls, config)
+            container.start()
+            started[name] = (container, "http://127.0.0.1:%d" % port, config)
+        return started
+    return start
+
+
+def make_thing(base_url, label, size=1):
+    response = requests.post(base_url + "/api/v1/things", json={"label": label, "size": size},
+                             headers={"Authorization": "Bearer " + token_for("maker")}, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def taken(container, thing_id=None):
+    db = container.config["DB_PREFIX"] + "taker"
+    from tests.conftest import MONGO_URI
+    from pymongo import MongoClient
+    with MongoClient(MONGO_URI) as client:
+        query = {"_id": thing_id} if thing_id else {}
+        return list(client[db]["taken"].find(query))
+
+
+def dead_letters(config):
+    settings = Settings.from_config("taker", config)
+    return deadletters.browse(settings, ["taker"], catalogue=TOY_CATALOGUE)
+
+
+def test_event_reaches_the_consumer_once(toy):
+    services = toy("maker", "taker")
+    thing_id = make_thing(services["maker"][1], "chair")
+    taker = services["taker"][0]
+    wait_for(lambda: taken(taker, thing_id), "the taker to record the thing")
+    assert taken(taker, thing_id)[0]["label"] == "chair"
+
+
+def test_an_event_published_before_its_consumer_runs_waits_for_it(toy):
+    services = toy("maker")
+    thing_id = make_thing(services["maker"][1], "lamp")
+    time.sleep(1.0)  # the maker's relay has published by now; nobody consumes yet
+    services = toy("taker")
+    wait_for(lambda: taken(services["taker"][0], thing_id), "the late taker to get the event")
+
+
+def test_the_same_event_delivered_twice_has_one_effect(toy):
+    services = toy("maker", "taker")
+    taker, config = services["taker"][0], services["taker"][2]
+    envelope = TOY_CATALOGUE.new_event("thing_made", {"thing_id": "dup-1", "label": "twice"},
+                                       "dup-1", producer="maker")
+    with Connection(config["AMQP_URI"]) as connection:
+        producer = connection.Producer(serializer="json")
+        for _ in range(2):
+            producer.publish(envelope, exchange=topology.event_exchange_name("maker"),
+                             routing_key="thing_made")
+    wait_for(lambda: len(TAKER_BEHAVIOUR["attempts"]) >= 2, "both deliveries to be handled")
+    assert len(taken(taker)) == 1
+    assert dead_letters(config) == []
+
+
+def test_transient_failures_retry_with_growing_delay_then_dead_letter_and_replay_once(toy):
+    TAKER_BEHAVIOUR["script"][:] = ["fail"] * 4  # first delivery + 3 retries (200, 400, 800 ms)
+    services = toy("maker", "taker")
+    taker, config = services["taker"][0], services["taker"][2]
+    thing_id = make_thing(services["maker"][1], "desk")
+    wait_for(lambda: dead_letters(config), "the event to be dead-lettered", timeout=20)
+
+    times = [moment for _, moment in TAKER_BEHAVIOUR["attempts"]]
+    assert len(times) == 4
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4 and gaps[2] >= 0.8, gaps
+    assert gaps[0] < gaps[1] < gaps[2], gaps
+    [letter] = dead_letters(config)
+    assert letter["reason"] == "retries_exhausted"
+    assert letter["attempts"] == 4
+    assert "AutoReconnect" in letter["error"]
+    assert taken(taker) == []
+
+    settings = Settings.from_config("taker", config)
+    assert deadletters.replay(settings, ["taker"], letter["message_id"], catalogue=TOY_CATALOGUE) == 1
+    wait_for(lambda: taken(taker, thing_id), "the replayed event to be applied")
+    assert dead_letters(config) == []
+    # Replaying a copy of an event that was applied already changes nothing.
+    with Connection(config["AMQP_URI"]) as connection:
+        connection.Producer(serializer="json").publish(
+            letter["body"], exchange="", routing_key="taker.thing_made")
+    wait_for(lambda: len(TAKER_BEHAVIOUR["attempts"]) >= 6, "the copy to be handled")
+    assert len(taken(taker)) == 1
+
+
+def test_a_poison_event_dead_letters_at_once(toy):
+    TAKER_BEHAVIOUR["script"][:] = ["poison"]
+    services = toy("maker", "taker")
+    config = services["taker"][2]
+    make_thing(services["maker"][1], "anvil")
+    wait_for(lambda: dead_letters(config), "the poison event to be dead-lettered")
+    [letter] = dead_letters(config)
+    assert letter["reason"] == "poison"
+    assert letter["attempts"] == 1
+    assert len(TAKER_BEHAVIOUR["attempts"]) == 1
+
+
+def test_an_invalid_event_dead_letters_with_the_reason(toy):
+    services = toy("taker")
+    config = services["taker"][2]
+    envelope = TOY_CATALOGUE.new_event("thing_made", {"thing_id": "x", "label": "y"}, "x",
+                                       producer="maker")
+    del envelope["payload"]["label"]
+    with Connection(config["AMQP_URI"]) as connection:
+        connection.Producer(serializer="json").publish(
+            envelope, exchange=topology.event_exchange_name("maker"), routing_key="thing_made")
+    wait_for(lambda: dead_letters(config), "the invalid event to be dead-lettered")
+    [letter] = dead_letters(config)
+    assert letter["reason"] == "invalid"
+    assert "label" in letter["error"]
+    assert TAKER_BEHAVIOUR["attempts"] == []
