@@ -40,7 +40,10 @@ def cmd_run(args):
     except InsecureConfiguration as exc:
         sys.exit("linkage: refusing to start %s: %s" % (args.service, exc))
     config_path = str(resources.files("shared").joinpath("nameko.yaml"))
-    argv = ["nameko", "run", "--config", config_path, SERVICE_CLASSES[args.service]]
+    nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
+    if not os.path.exists(nameko):
+        nameko = "nameko"  # rely on PATH
+    argv = [nameko, "run", "--config", config_path, SERVICE_CLASSES[args.service]]
     os.execvp(argv[0], argv)
 
 

@@ -13,6 +13,7 @@ from pymongo import MongoClient
 from shared import metrics
 from shared.broker import Broker
 from shared.catalogue import CATALOGUE
+from shared.locks import KeyedLocks
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Platform(SharedExtension):
             appname=service,
         )
         self.db = self.client[self.settings.db_name]
+        self.locks = KeyedLocks()
         self.broker = Broker(self.settings.amqp_uri, self.catalogue, self.settings.retry_delays_ms)
 
     def stop(self):

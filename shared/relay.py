@@ -95,7 +95,8 @@ class OutboxRelay(DependencyProvider):
                 self.platform.metrics.events_published.labels(envelope["event_type"]).inc()
                 published.append(envelope["event_id"])
         finally:
-            outbox.mark_published(collection, document, published)
+            with self.platform.locks.hold((collection.name, document["_id"])):
+                outbox.mark_published(collection, document, published)
 
     def _update_gauges(self):
         backlog, oldest = 0, None

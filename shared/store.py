@@ -3,6 +3,7 @@ repository with domain methods per worker, indexes created at start."""
 from nameko.extensions import DependencyProvider
 
 from shared import clock
+from shared.locks import KeyedLocks
 from shared.outbox import insert_with_events, update_with_events
 from shared.platform import Platform
 
@@ -14,11 +15,16 @@ class Repository:
     # Collections whose documents carry an outbox; the relay scans these.
     OUTBOX_COLLECTIONS = ()
 
-    def __init__(self, db, catalogue, service, on_events_written=lambda: None):
+    def __init__(self, db, catalogue, service, on_events_written=lambda: None, locks=None):
         self.db = db
         self.catalogue = catalogue
         self.service = service
         self._on_events_written = on_events_written
+        self._locks = locks if locks is not None else KeyedLocks()
+
+    def locked(self, collection, document_id):
+        """Hold while reading a document and writing what depends on it."""
+        return self._locks.hold((collection, document_id))
 
     @classmethod
     def create_indexes(cls, db):
@@ -42,7 +48,8 @@ class Repository:
         update = update_with_events(update, events)
         update.setdefault("$push", {})["applied_events"] = event_id
         update.setdefault("$set", {})["updated_at"] = clock.utcnow()
-        result = self.db[collection].update_one(guarded, update)
+        with self.locked(collection, query["_id"]):
+            result = self.db[collection].update_one(guarded, update)
         if result.modified_count and events:
             self._on_events_written()
         return bool(result.modified_count)
@@ -65,7 +72,8 @@ class Repository:
         """Update one document (with a guard in `query`); True if it matched."""
         update = update_with_events(update, events)
         update.setdefault("$set", {})["updated_at"] = clock.utcnow()
-        result = self.db[collection].update_one(query, update)
+        with self.locked(collection, query["_id"]):
+            result = self.db[collection].update_one(query, update)
         if result.matched_count and events:
             self._on_events_written()
         return bool(result.matched_count)
@@ -83,7 +91,8 @@ class Store(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.repository_cls(self.platform.db, self.platform.catalogue,
-                                   self.container.service_name, self.relay_wakeup)
+                                   self.container.service_name, self.relay_wakeup,
+                                   self.platform.locks)
 
 
 def insert_once(repository, collection, document, events=()):

@@ -57,3 +57,20 @@ def service_config(rabbit_config, db_prefix):
         config.update(overrides)
         return config
     return make
+
+
+@pytest.fixture(scope="session")
+def system(mongo_client):
+    """All five services as real processes, with time limits long enough
+    never to fire during a test."""
+    from tests.system import System
+    with System() as running:
+        running.start()
+        yield running
+        running.drop_databases(mongo_client)
+
+
+@pytest.fixture(scope="session")
+def running_services(system):
+    """service name -> base URL of the running system."""
+    return system.urls

@@ -31,3 +31,40 @@ def wait_for(condition, what, timeout=30.0, interval=0.05):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
         time.sleep(interval)
+
+
+class Api:
+    """A front end's HTTP client for one agency's API."""
+
+    def __init__(self, base_url, agency, user="tester"):
+        import requests
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = "Bearer " + token_for(agency, user)
+
+    def get(self, path, **params):
+        return self.session.get(self.base_url + path, params=params, timeout=15)
+
+    def post(self, path, body=None, headers=None):
+        return self.session.post(self.base_url + path, json=body, headers=headers or {}, timeout=15)
+
+
+def registration(local_hukou=False, name="Zhang Wei", building="3", unit="2", room="301",
+                 sequence=None, **overrides):
+    """A valid registration body with a fresh, valid ID number."""
+    import random
+    from datetime import date, timedelta
+    from shared.identity import make_id_number
+    born = date(1960, 1, 1) + timedelta(days=random.randint(0, 20000))
+    body = {
+        "name": name,
+        "id_number": make_id_number("420106", born, sequence if sequence is not None
+                                    else random.randint(0, 999)),
+        "phone": "139%08d" % random.randint(0, 99999999),
+        "address": {"building": building, "unit": unit, "room": room},
+        "origin": "Wuhan, Hubei",
+        "arrival_date": (date.today() - timedelta(days=1)).isoformat(),
+        "local_hukou": local_hukou,
+    }
+    body.update(overrides)
+    return body

@@ -14,7 +14,7 @@ class DecisionSchema(Schema):
 class CheckSchema(Schema):
     """A check with the full identity: the police need it (reads are audited)."""
     id = fields.String(attribute="_id")
-    returnee_id = fields.String(attribute="_id")
+    returnee_id = fields.Function(lambda doc: doc["_id"])
     name = fields.String()
     id_number = fields.String()
     phone = fields.String()

@@ -21,7 +21,7 @@ class AllocationOutSchema(AllocationSchema):
 
 class HousingCheckSchema(Schema):
     id = fields.String(attribute="_id")
-    returnee_id = fields.String(attribute="_id")
+    returnee_id = fields.Function(lambda doc: doc["_id"])
     name = fields.String()
     id_masked = fields.String()
     address = fields.Nested(AddressSchema)

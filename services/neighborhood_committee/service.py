@@ -20,7 +20,7 @@ from shared.timer import every
 from shared.web import api, query_args, read_json
 
 from services.neighborhood_committee import domain
-from services.neighborhood_committee.repository import LinkageRepository, VersionConflict
+from services.neighborhood_committee.repository import LINKAGES, LinkageRepository, VersionConflict
 from services.neighborhood_committee.schemas import (LinkageDetailSchema, LinkageQuery,
                                                      LinkageSummarySchema, RegistrationSchema)
 
@@ -122,6 +122,11 @@ class NeighborhoodCommitteeService(PlatformService):
 
     def _record(self, event):
         party, status, done = domain.party_update_for(event.event_type, event.payload)
+        returnee_id = event.payload["returnee_id"]
+        with self.linkages.locked(LINKAGES, returnee_id):
+            self._record_locked(event, party, status, done)
+
+    def _record_locked(self, event, party, status, done):
         metrics = self.infra.metrics
         for _ in range(10):
             linkage = self.linkages.get(event.payload["returnee_id"])

@@ -1,0 +1,155 @@
+"""What the operations tests share: paths, the service contract, the tools
+they need (installed by scripts/install-ops-tools.sh, never by a test), and a
+small PromQL reader that lists the metric names a query uses."""
+import os
+import re
+import shutil
+import socket
+
+import pytest
+import yaml
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OPS = os.path.join(REPO, "ops")
+K8S = os.path.join(REPO, "k8s")
+
+# The contract with the code: service name -> HTTP port.
+PORTS = {
+    "neighborhood_committee": 8001,
+    "community_police": 8002,
+    "floating_population_office": 8003,
+    "property_company": 8004,
+    "developer": 8005,
+}
+SERVICES = tuple(PORTS)
+COMMITTEE = "neighborhood_committee"
+
+# Metric names of the contract, as `<service>_<suffix>`; histograms are
+# listed by their base name and expand to _bucket, _sum and _count.
+PER_SERVICE_METRICS = {
+    "events_published_total": "counter",
+    "events_consumed_total": "counter",
+    "events_failed_total": "counter",
+    "events_dead_lettered_total": "counter",
+    "event_handler_duration_seconds": "histogram",
+    "http_request_duration_seconds": "histogram",
+    "outbox_backlog_events": "gauge",
+    "outbox_oldest_pending_age_seconds": "gauge",
+}
+COMMITTEE_METRICS = {
+    "registrations_total": "counter",
+    "linkages_open": "gauge",
+    "linkages_overdue": "gauge",
+    "party_overdue_total": "counter",
+    "linkages_closed_total": "counter",
+    "dispatch_latency_seconds": "histogram",
+}
+# RabbitMQ series the rules and the dashboard use, as rabbitmq_prometheus
+# names them (seen on RabbitMQ 3.10's /metrics and /metrics/detailed; the
+# live test finds them on the local broker). Guards against typos.
+RABBITMQ_METRICS = {
+    "rabbitmq_detailed_queue_messages",
+    "rabbitmq_detailed_queue_messages_ready",
+    "rabbitmq_detailed_queue_messages_unacked",
+    "rabbitmq_detailed_queue_consumers",
+    "rabbitmq_alarms_memory_used_watermark",
+    "rabbitmq_alarms_free_disk_space_watermark",
+    "rabbitmq_alarms_file_descriptor_limit",
+}
+# Series that Prometheus makes itself (up) or the blackbox exporter exports.
+NON_SERVICE_METRICS = {"up", "probe_success"}
+
+
+def _expand(name, kind):
+    if kind == "histogram":
+        return {name + "_bucket", name + "_sum", name + "_count"}
+    return {name}
+
+
+def contract_metric_names():
+    names = set()
+    for service in SERVICES:
+        for suffix, kind in PER_SERVICE_METRICS.items():
+            names |= _expand("%s_%s" % (service, suffix), kind)
+    for suffix, kind in COMMITTEE_METRICS.items():
+        names |= _expand("%s_%s" % (COMMITTEE, suffix), kind)
+    return names
+
+
+def allowed_metric_name(name):
+    return (name in contract_metric_names() or name in NON_SERVICE_METRICS
+            or name.startswith("rabbitmq_"))
+
+
+def require_tool(name):
+    """Path of a command-line tool; skip the test when it is not installed.
+    `make test` runs scripts/install-ops-tools.sh first, so in CI it is."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip("%s is not installed; run scripts/install-ops-tools.sh" % name)
+    return path
+
+
+def load_yaml(path):
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
+def load_yaml_documents(path):
+    with open(path) as handle:
+        return [doc for doc in yaml.safe_load_all(handle) if doc]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ------------------------------------------------------------------ PromQL
+_KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
+             "group_right", "offset", "bool", "inf", "nan", "atan2"}
+_NAME_REGEX = re.compile(r'__name__\s*=~\s*"((?:[^"\\]|\\.)*)"')
+_ALTERNATION = re.compile(r"^\(([A-Za-z0-9_|]+)\)_([A-Za-z0-9_]+)$")
+
+
+class PromQLNameError(ValueError):
+    pass
+
+
+def expand_name_regex(pattern):
+    """The metric names a {__name__=~"..."} selector means. Only an
+    alternation of whole prefixes is accepted, e.g.
+    "(neighborhood_committee|developer)_outbox_backlog_events", so that the
+    set of names is finite and checkable."""
+    match = _ALTERNATION.match(pattern)
+    if match:
+        return {"%s_%s" % (prefix, match.group(2)) for prefix in match.group(1).split("|")}
+    if re.fullmatch(r"[A-Za-z_:][A-Za-z0-9_:]*", pattern):
+        return {pattern}
+    raise PromQLNameError("__name__ regex %r is not of the form (a|b|c)_suffix" % pattern)
+
+
+def grafana_to_promql(expr):
+    """Replace Grafana's macros and variables by values PromQL accepts."""
+    expr = re.sub(r"\$__rate_interval|\$__interval|\$__range", "5m", expr)
+    return re.sub(r"\$\{?\w+\}?", "x", expr)
+
+
+def metric_names(expr):
+    """Every metric name a PromQL expression selects."""
+    names = set()
+    for pattern in _NAME_REGEX.findall(expr):
+        names |= expand_name_regex(pattern.replace("\\\\", "\\"))
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)            # string literals
+    text = re.sub(r"\{[^}]*\}", " ", text)                      # label matchers
+    text = re.sub(r"\[[^\]]*\]", " ", text)                     # ranges, subqueries
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    text = re.sub(r"\b\d+(\.\d+)?(e[+-]?\d+)?(ms|s|m|h|d|w|y)?\b", " ", text)
+    for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", text):
+        word = match.group(0)
+        following = text[match.end():].lstrip()
+        if word.lower() in _KEYWORDS or following.startswith("("):
+            continue  # a keyword, or a function / aggregation
+        names.add(word)
+    return names
