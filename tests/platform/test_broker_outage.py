@@ -1,0 +1,57 @@
+"""Integration: a state-changing request succeeds while the service cannot
+reach RabbitMQ, and its event is delivered, once in effect, when it can again."""
+import re
+
+import pytest
+import requests
+from urllib.parse import urlparse
+
+from tests.platform.test_delivery import make_thing, taken
+from tests.platform.toy import TOY_CATALOGUE, MakerService, TakerService
+from tests.proxy import CuttableProxy
+from tests.support import free_port, wait_for
+
+
+def metric(base_url, name):
+    text = requests.get(base_url + "/metrics", timeout=5).text
+    match = re.search(r"^%s(?:\{[^}]*\})? ([0-9.e+-]+)$" % re.escape(name), text, re.M)
+    return float(match.group(1)) if match else None
+
+
+@pytest.fixture
+def proxy(rabbit_config):
+    uri = urlparse(rabbit_config["AMQP_URI"])
+    link = CuttableProxy(uri.hostname, uri.port or 5672).start()
+    yield link
+    link.stop()
+
+
+def test_a_request_made_while_the_broker_is_unreachable_succeeds_and_its_event_follows(
+        container_factory, service_config, proxy, rabbit_config):
+    uri = urlparse(rabbit_config["AMQP_URI"])
+    via_proxy = uri._replace(netloc="%s@127.0.0.1:%d" % (uri.netloc.split("@")[0], proxy.port)).geturl()
+    maker_port, taker_port = free_port(), free_port()
+    maker = container_factory(MakerService, service_config(
+        maker_port, AMQP_URI=via_proxy, LINKAGE_CATALOGUE=TOY_CATALOGUE))
+    taker = container_factory(TakerService, service_config(taker_port, LINKAGE_CATALOGUE=TOY_CATALOGUE))
+    maker.start()
+    taker.start()
+    maker_url = "http://127.0.0.1:%d" % maker_port
+    # One event through, so the maker's publishing connection is open when we cut it.
+    first_id = make_thing(maker_url, "warm-up")
+    wait_for(lambda: taken(taker, first_id), "the first event")
+
+    proxy.cut()
+    assert requests.get(maker_url + "/health", timeout=30).status_code == 503
+    thing_id = make_thing(maker_url, "during-outage")  # 201 with the broker out of reach
+    wait_for(lambda: (metric(maker_url, "maker_outbox_backlog_events") or 0) >= 1,
+             "the outbox to report the pending event")
+    assert metric(maker_url, "maker_outbox_publish_failures_total") >= 1
+    assert taken(taker, thing_id) == []
+
+    proxy.restore()
+    wait_for(lambda: taken(taker, thing_id), "the event to be delivered after the outage", timeout=60)
+    wait_for(lambda: metric(maker_url, "maker_outbox_backlog_events") == 0, "the backlog to drain",
+             timeout=60)
+    assert len(taken(taker, thing_id)) == 1
+    assert requests.get(maker_url + "/health", timeout=30).status_code == 200
