@@ -18,8 +18,10 @@ stop_all() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "run: stopped"
+  exit "${1:-0}"
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all 0' INT TERM   # Ctrl-C is the normal way to stop: a clean exit
+trap 'stop_all $?' EXIT
 
 for service in "${services[@]}"; do
   port=${ports[$service]}
@@ -50,4 +52,5 @@ echo "RabbitMQ management: http://127.0.0.1:15672 (guest/guest)"
 echo "A token for an agency's API: .venv/bin/linkage token neighborhood_committee"
 echo "Logs: .stack/logs/<service>.log   Ctrl-C stops everything."
 wait -n "${pids[@]}" || true
-echo "run: a service exited; see its log" >&2
+echo "run: a service exited; see its log; stopping the others" >&2
+exit 1

@@ -1,6 +1,5 @@
 """community_police: checks the identity and public-security risk of every
 newcomer or returnee, and clears or flags them."""
-from shared import clock
 from shared.consumer import event_handler
 from shared.errors import Conflict, NotFound
 from shared.parties import POLICE
@@ -51,10 +50,8 @@ class CommunityPoliceService(PlatformService):
                 check_id, decision["outcome"], decision["note"], request.principal.subject):
             current = self.checks.get(check_id)
             raise Conflict("check %s was already decided: %s" % (check_id, current["status"]))
-        decided = self.checks.get(check_id)
-        return {"id": check_id, "status": decided["status"],
-                "decided_at": clock.isoformat(decided["decided_at"]),
-                "decided_by": decided["decided_by"]}
+        return CheckSchema(only=("id", "status", "decided_at", "decided_by")).dump(
+            self.checks.get(check_id))
 
     def _existing(self, check_id):
         check = self.checks.get(check_id)
