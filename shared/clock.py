@@ -13,9 +13,3 @@ def isoformat(moment):
 def parse(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
-
-def aware(moment):
-    """MongoDB hands datetimes back naive (in UTC); make them aware again."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
