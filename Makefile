@@ -48,5 +48,12 @@ test-fast: stack
 bench: stack
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bench $(BENCH_ARGS)
 
+up:
+	@test -f .env || ops/init-env.sh
+	docker compose up --detach --build --wait
+
+down:
+	docker compose down
+
 clean:
 	rm -rf $(VENV) .pytest_cache bench-results

@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 
+from amqp.exceptions import MessageNacked
 from kombu import Connection
 
 from shared import topology
@@ -21,7 +22,15 @@ CONNECTION_ERRORS = (OSError, ConnectionError, TimeoutError)
 
 
 class PublishFailed(Exception):
-    pass
+    """The broker did not confirm the message (unreachable, or it said no)."""
+
+
+class Unroutable(PublishFailed):
+    """The broker is up but refused this message (no queue bound, or nacked):
+    retrying at once will not help, other messages may still go."""
+
+
+NO_ROUTE = 312
 
 
 class Broker:
@@ -78,7 +87,8 @@ class Broker:
                                       mandatory=True, confirm_timeout=self.confirm_timeout)
             except Exception as exc:
                 self._drop()
-                raise PublishFailed("%s to %r/%r: %s" % (type(exc).__name__, exchange,
+                refused = isinstance(exc, MessageNacked) or getattr(exc, "reply_code", None) == NO_ROUTE
+                raise (Unroutable if refused else PublishFailed)("%s to %r/%r: %s" % (type(exc).__name__, exchange,
                                                           routing_key, exc)) from exc
 
     def publish_event(self, envelope):

@@ -31,6 +31,7 @@ from shared.platform import Platform
 log = logging.getLogger(__name__)
 
 ATTEMPT_HEADER = "x-linkage-attempt"
+DEAD_LETTER_REASONS = ("invalid", "poison", "retries_exhausted")
 
 
 class PoisonEvent(Exception):
@@ -52,6 +53,8 @@ class EventHandler(Consumer):
             raise ConfigurationError("%s is not a consumer of %s in the catalogue"
                                      % (service, self.event_type))
         self.queue = topology.consumer_queue(service, self.spec)
+        for reason in DEAD_LETTER_REASONS:  # series exist from the start, so increase() sees the first
+            self.platform.metrics.events_dead_lettered.labels(self.event_type, reason)
         super().setup()
 
     # nameko hands us (body, message) for every delivery.

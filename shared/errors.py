@@ -46,6 +46,10 @@ class NotFound(ApiError):
     status, title = 404, "Not Found"
 
 
+class MethodNotAllowed(ApiError):
+    status, title = 405, "Method Not Allowed"
+
+
 class Conflict(ApiError):
     status, title = 409, "Conflict"
 
@@ -62,8 +66,14 @@ class ValidationFailed(ApiError):
     status, title = 422, "Unprocessable Entity"
 
     @classmethod
-    def from_messages(cls, messages):
+    def from_messages(cls, messages, more=()):
+        """marshmallow's messages, plus `more` errors found outside the body
+        (headers): one answer names every bad field."""
         errors = [{"field": path, "reason": reason} for path, reason in flatten(messages)]
+        return cls.from_errors(errors + list(more))
+
+    @classmethod
+    def from_errors(cls, errors):
         names = ", ".join(error["field"] for error in errors)
         return cls("invalid fields: %s" % names, errors=errors)
 
@@ -76,7 +86,12 @@ def flatten(messages, prefix=""):
     """marshmallow's nested error dict as (dotted.field, reason) pairs."""
     if isinstance(messages, dict):
         for key, value in messages.items():
-            name = "%s.%s" % (prefix, key) if prefix else str(key)
+            if key == "_schema":
+                # marshmallow's key for the object itself (e.g. a string
+                # where an object belongs): the error is the object's.
+                name = prefix or "_body"
+            else:
+                name = "%s.%s" % (prefix, key) if prefix else str(key)
             yield from flatten(value, name)
     elif isinstance(messages, (list, tuple)):
         for item in messages:

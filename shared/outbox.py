@@ -47,9 +47,13 @@ def pending_events(document):
 
 
 def mark_published(collection, document, published_ids):
-    """Remove the published events; clear the due mark if nothing was added."""
+    """Remove the published events; clear the due mark only if every event
+    of the document went out and nothing was added since it was read."""
     unset = {"outbox.%s" % event_id: "" for event_id in published_ids}
     if not unset:
+        return
+    if set(document.get("outbox") or {}) - set(published_ids):
+        collection.update_one({"_id": document["_id"]}, {"$unset": unset})
         return
     result = collection.update_one(
         {"_id": document["_id"], "version": document.get("version")},

@@ -14,6 +14,7 @@ import eventlet
 from nameko.extensions import DependencyProvider
 
 from shared import clock, outbox
+from shared.broker import Unroutable
 from shared.platform import Platform
 from shared.store import Store
 
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 MAX_BACKOFF_SECONDS = 30.0
+UNROUTABLE_RETRY_SECONDS = 60.0
 
 
 class OutboxRelay(DependencyProvider):
@@ -88,15 +90,25 @@ class OutboxRelay(DependencyProvider):
         return handled
 
     def _publish_document(self, collection, document):
-        published = []
+        published, refused = [], None
         try:
             for envelope in outbox.pending_events(document):
                 self.platform.broker.publish_event(envelope)
                 self.platform.metrics.events_published.labels(envelope["event_type"]).inc()
                 published.append(envelope["event_id"])
+        except Unroutable as exc:
+            refused = exc
         finally:
             with self.platform.locks.hold((collection.name, document["_id"])):
                 outbox.mark_published(collection, document, published)
+                if refused is not None:
+                    # The broker is up but will not take this event (its topology is
+                    # missing): set the document aside so the others keep flowing.
+                    outbox.postpone(collection, document, UNROUTABLE_RETRY_SECONDS)
+        if refused is not None:
+            self.platform.metrics.outbox_publish_failures.inc()
+            log.error("event refused by the broker; retrying its document in %ss: %s",
+                      UNROUTABLE_RETRY_SECONDS, refused)
 
     def _update_gauges(self):
         backlog, oldest = 0, None

@@ -16,12 +16,14 @@ from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug import exceptions as http_exceptions
 from werkzeug.wrappers import Response
 
 from shared import logs
 from shared.auth import authenticate
-from shared.errors import (ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType,
-                           ValidationFailed)
+from shared.errors import (ApiError, BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge,
+                           UnsupportedMediaType, ValidationFailed)
 from shared.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -39,8 +41,36 @@ def problem_response(error):
                          content_type="application/problem+json")
 
 
+def routing_error(exc, environ):
+    """werkzeug's routing miss as our ApiError."""
+    if isinstance(exc, http_exceptions.MethodNotAllowed):
+        return MethodNotAllowed("%s is not allowed here" % environ.get("REQUEST_METHOD"), headers={
+            "Allow": ", ".join(sorted(exc.valid_methods or []))})
+    return NotFound("no route %s" % environ.get("PATH_INFO", ""))
+
+
+class ProblemWsgiApp(WsgiApp):
+    """nameko's WSGI app, answering an unknown route (404) or method (405)
+    with problem+json like every other error, not werkzeug's HTML page."""
+
+    def __call__(self, environ, start_response):
+        try:
+            self.url_map.bind_to_environ(environ).match()
+        except (http_exceptions.NotFound, http_exceptions.MethodNotAllowed) as exc:
+            return problem_response(routing_error(exc, environ))(environ, start_response)
+        except http_exceptions.HTTPException:
+            pass  # a redirect (e.g. a trailing slash): nameko answers it
+        return super().__call__(environ, start_response)
+
+
+class ProblemWebServer(WebServer):
+    def get_wsgi_app(self):
+        return ProblemWsgiApp(self)
+
+
 class Api(HttpRequestHandler):
     platform = Platform()
+    server = ProblemWebServer()
 
     def __init__(self, method, url, public=False, **kwargs):
         self.public = public
@@ -113,11 +143,13 @@ class Api(HttpRequestHandler):
 api = Api.decorator
 
 
-def read_json(request, schema):
-    """The request body loaded through `schema`: 415/400/413/422 otherwise."""
+def read_json(request, schema, errors=()):
+    """The request body loaded through `schema`: 415/400/413/422 otherwise.
+    `errors` are the caller's findings outside the body (bad headers); a 422
+    names them together with the body's."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
-    raw = request.stream.read(request.max_body_bytes + 1)
+    raw = _read_body(request, request.max_body_bytes + 1)
     if len(raw) > request.max_body_bytes:
         raise PayloadTooLarge("body is over %d bytes" % request.max_body_bytes)
     try:
@@ -125,12 +157,24 @@ def read_json(request, schema):
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest("body is not valid JSON: %s" % exc)
     if not isinstance(data, dict):
-        raise ValidationFailed("body must be a JSON object",
-                               errors=[{"field": "_body", "reason": "must be a JSON object"}])
+        raise ValidationFailed.from_messages({"_body": ["must be a JSON object"]}, errors)
     try:
-        return schema.load(data)
+        loaded = schema.load(data)
     except ValidationError as exc:
-        raise ValidationFailed.from_messages(exc.messages)
+        raise ValidationFailed.from_messages(exc.messages, errors)
+    if errors:
+        raise ValidationFailed.from_errors(list(errors))
+    return loaded
+
+
+def _read_body(request, size):
+    """Up to `size` bytes of the body. werkzeug reads a body without a
+    Content-Length (chunked) as empty; eventlet de-chunks the input and ends
+    it itself, so such a body is read from the server's stream directly."""
+    chunked = request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+    if request.content_length is None and chunked:
+        return request.environ["wsgi.input"].read(size)
+    return request.stream.read(size)
 
 
 def query_args(request, schema):

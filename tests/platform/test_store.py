@@ -70,3 +70,17 @@ def test_the_change_and_its_events_are_one_write_and_the_relay_mark_keeps_new_ev
     outbox.mark_published(repo.db["linkages"], after, [second["event_id"]])
     done = repo.db["linkages"].find_one({"_id": "r"})
     assert done["outbox"] == {} and done["outbox_due"] is None
+
+
+def test_a_partly_published_document_stays_due_for_the_rest(repo):
+    events = [repo.event("linkage_party_overdue", {
+        "returnee_id": "p", "party": party, "due_at": clock.utcnow(),
+        "detected_at": clock.utcnow()}, "p") for party in ("developer", "community_police")]
+    repo.insert("linkages", {"_id": "p"}, events)
+    stored = repo.db["linkages"].find_one({"_id": "p"})
+    # The broker took the first event, then went away.
+    outbox.mark_published(repo.db["linkages"], stored, [events[0]["event_id"]])
+    after = repo.db["linkages"].find_one({"_id": "p"})
+    assert list(after["outbox"]) == [events[1]["event_id"]]
+    assert after["outbox_due"] is not None
+    assert repo.db["linkages"].count_documents(outbox.pending_query(clock.utcnow())) == 1
