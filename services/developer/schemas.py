@@ -4,6 +4,16 @@ from marshmallow import Schema, fields, validate
 from shared.catalogue import HOUSING_RESULTS, AddressSchema
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only. (A truthy set of {True} is not enough:
+    1 == True in Python, so 1 and 0 would pass as booleans.)"""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class AllocationSchema(Schema):
     """A relocation-housing allocation: which household is entitled to a flat."""
     building = fields.String(required=True, validate=validate.Length(min=1, max=20))
@@ -11,7 +21,7 @@ class AllocationSchema(Schema):
     room = fields.String(required=True, validate=validate.Length(min=1, max=20))
     household = fields.List(fields.String(validate=validate.Length(min=1, max=50)), required=True,
                             validate=validate.Length(min=1, max=30))
-    handed_over = fields.Boolean(load_default=True, truthy={True}, falsy={False})
+    handed_over = StrictBoolean(load_default=True)
 
 
 class AllocationOutSchema(AllocationSchema):

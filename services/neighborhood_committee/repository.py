@@ -21,6 +21,10 @@ class LinkageRepository(Repository):
         linkages.create_index("idempotency_key", unique=True)
         linkages.create_index([("status", 1), ("registered_at", -1)])
         linkages.create_index("id_number")
+        # One open linkage per person, even when two desks register them at
+        # once: `open_person` is the ID number while open, unset on close.
+        # (FerretDB has no partial indexes; a sparse unique one does this.)
+        linkages.create_index("open_person", unique=True, sparse=True)
         for party in LINKED:
             linkages.create_index([("status", 1), ("parties.%s.done" % party, 1),
                                    ("parties.%s.due_at" % party, 1)])
@@ -35,13 +39,17 @@ class LinkageRepository(Repository):
         return self.db[LINKAGES].find_one({"id_number": id_number, "status": "open"}, {"_id": 1})
 
     def register(self, linkage, events):
-        self.insert(LINKAGES, linkage, events)
+        """DuplicateKeyError if the idempotency key is taken or the person
+        has an open linkage already."""
+        self.insert(LINKAGES, dict(linkage, open_person=linkage["id_number"]), events)
 
     def record_party_event(self, linkage, event_id, changes, events=()):
         """Apply `changes` if the linkage is still the version we read and the
         event is not applied yet. True if applied now, False if it had been
         applied before; VersionConflict if someone else wrote in between."""
         update = {"$set": changes} if changes else {}
+        if changes.get("status") == "closed":
+            update["$unset"] = {"open_person": ""}  # the person may register again
         query = {"_id": linkage["_id"], "version": linkage["version"]}
         if self.apply_once(LINKAGES, query, event_id, update, events):
             return True

@@ -9,16 +9,27 @@ from shared.parties import LINKED
 
 
 class StrictBoolean(fields.Boolean):
-    truthy = {True}
-    falsy = {False}
+    """JSON true or false only. (A truthy set of {True} is not enough:
+    1 == True in Python, so 1 and 0 would pass as booleans.)"""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+def _not_blank(value):
+    # Names are stored stripped: all-blank would be an empty name.
+    if not value.strip():
+        raise ValidationError("must not be blank")
 
 
 class RegistrationSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    name = fields.String(required=True, validate=[validate.Length(max=50), _not_blank])
     id_number = fields.String(required=True)
     phone = fields.String(required=True)
     address = fields.Nested(AddressSchema, required=True)
-    origin = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    origin = fields.String(required=True, validate=[validate.Length(max=100), _not_blank])
     arrival_date = fields.Date(required=True)
     local_hukou = StrictBoolean(required=True)
 

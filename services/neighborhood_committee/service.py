@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared import clock
 from shared.consumer import event_handler
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound
 from shared.identity import mask_id
 from shared.parties import COMMITTEE, LINKED
 from shared.service import PlatformService
@@ -34,6 +34,13 @@ PARTY_EVENTS = ("identity_check_opened", "identity_check_completed", "non_local_
 
 def _request_hash(registration):
     return hashlib.sha256(json.dumps(registration, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _key_errors(key_header):
+    """A bad Idempotency-Key, as a field error to report with the body's."""
+    if key_header is not None and not 1 <= len(key_header) <= 128:
+        return [{"field": IDEMPOTENCY_HEADER, "reason": "must be 1 to 128 characters"}]
+    return []
 
 
 def registration_events(repo, linkage):
@@ -63,19 +70,14 @@ class NeighborhoodCommitteeService(PlatformService):
 
     @api("POST", "/api/v1/returnees")
     def register_returnee(self, request):
-        registration = read_json(request, RegistrationSchema())
         key_header = request.headers.get(IDEMPOTENCY_HEADER)
-        if key_header is not None and not 1 <= len(key_header) <= 128:
-            raise ValidationFailed("bad Idempotency-Key", errors=[
-                {"field": IDEMPOTENCY_HEADER, "reason": "must be 1 to 128 characters"}])
+        registration = read_json(request, RegistrationSchema(), _key_errors(key_header))
         request_hash = _request_hash(registration)
         if key_header:
             replay = self._replayed(request.principal, key_header, request_hash)
             if replay is not None:
                 return replay
-        existing = self.linkages.open_for_person(registration["id_number"])
-        if existing:
-            raise Conflict("this person already has an open registration: %s" % existing["_id"])
+        self._refuse_if_open(registration["id_number"])
 
         returnee_id = str(uuid.uuid4())
         key = "%s:%s" % (request.principal.subject, key_header) if key_header else returnee_id
@@ -85,14 +87,21 @@ class NeighborhoodCommitteeService(PlatformService):
         try:
             self.linkages.register(linkage, registration_events(self.linkages, linkage))
         except DuplicateKeyError:
-            # The same key won a race with us: answer as its retry.
-            replay = self._replayed(request.principal, key_header, request_hash)
-            if replay is not None:
+            # Another request won a race with us: with the same key (answer as
+            # its retry) or for the same person (who is registered once).
+            replay = key_header and self._replayed(request.principal, key_header, request_hash)
+            if replay:
                 return replay
+            self._refuse_if_open(registration["id_number"])
             raise
         self.infra.metrics.registrations.inc()
         return 201, LinkageSummarySchema().dump(self.linkages.get(returnee_id)), {
             "Location": "/api/v1/returnees/%s" % returnee_id}
+
+    def _refuse_if_open(self, id_number):
+        existing = self.linkages.open_for_person(id_number)
+        if existing:
+            raise Conflict("this person already has an open registration: %s" % existing["_id"])
 
     def _replayed(self, principal, key_header, request_hash):
         earlier = self.linkages.by_idempotency_key("%s:%s" % (principal.subject, key_header))

@@ -1,0 +1,694 @@
+"""Every endpoint of every service against bad input, through HTTP as a front
+end would send it: 401 (no, bad or expired token), 403 (another agency's
+token), 400 (malformed JSON), 415 (not JSON), 413 (too big), 422 naming every
+bad field, 404 (unknown ids) and 409 (invalid transitions). A rejected request
+writes nothing: no document, no audit record, no event to another party."""
+import json
+import uuid
+from datetime import date, timedelta
+
+import pytest
+import requests
+
+from shared.auth import issue_token
+from shared.identity import check_char
+from shared.parties import ALL, COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
+from shared.settings import DEVELOPMENT_SECRET
+from tests.support import Api, auth, registration, token_for, wait_for
+
+pytestmark = pytest.mark.slow
+
+MAX_BODY_BYTES = 65536  # the default limit; the system fixture does not change it
+KNOWN_FLAT = ("11", "1", "101")
+
+# (service, method, path): every API endpoint of the product. `{id}` is the
+# known returnee, `{registration}` its floating-office registration, `{flat}`
+# an allocated flat.
+ENDPOINTS = [
+    (COMMITTEE, "POST", "/api/v1/returnees"),
+    (COMMITTEE, "GET", "/api/v1/returnees/{id}"),
+    (COMMITTEE, "GET", "/api/v1/returnees"),
+    (POLICE, "GET", "/api/v1/checks"),
+    (POLICE, "GET", "/api/v1/checks/{id}"),
+    (POLICE, "POST", "/api/v1/checks/{id}/decision"),
+    (FLOATING, "GET", "/api/v1/registrations"),
+    (FLOATING, "GET", "/api/v1/registrations/{registration}"),
+    (PROPERTY, "GET", "/api/v1/passes"),
+    (DEVELOPER, "POST", "/api/v1/allocations"),
+    (DEVELOPER, "GET", "/api/v1/allocations/{flat}"),
+    (DEVELOPER, "GET", "/api/v1/housing-checks"),
+] + [(service, "GET", "/api/v1/audit") for service in ALL]
+
+POST_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if endpoint[1] == "POST"]
+LIST_ENDPOINTS = [(COMMITTEE, "/api/v1/returnees"), (POLICE, "/api/v1/checks"),
+                  (FLOATING, "/api/v1/registrations"), (PROPERTY, "/api/v1/passes"),
+                  (DEVELOPER, "/api/v1/housing-checks")] + [(s, "/api/v1/audit") for s in ALL]
+
+# Registrations that were refused: none of them may ever reach another party.
+REJECTED = []
+
+
+def endpoint_id(endpoint):
+    return "%s %s %s" % endpoint
+
+
+# --- helpers -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def apis(system):
+    return {name: Api(url, name, user="%s-desk" % name) for name, url in system.urls.items()}
+
+
+@pytest.fixture(scope="module")
+def db(system, mongo_client):
+    return lambda service: mongo_client[system.db_prefix + service]
+
+
+def first(response):
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    return items[0] if items else None
+
+
+@pytest.fixture(scope="module")
+def known(apis):
+    """A non-local returnee every party has acted on, its police check still
+    pending: the target of the endpoints that take an id."""
+    building, unit, room = KNOWN_FLAT
+    response = apis[DEVELOPER].post("/api/v1/allocations", {
+        "building": building, "unit": unit, "room": room, "household": ["Known Person"]})
+    assert response.status_code in (200, 201), response.text
+    response = apis[COMMITTEE].post("/api/v1/returnees", registration(
+        name="Known Person", building=building, unit=unit, room=room))
+    assert response.status_code == 201, response.text
+    returnee_id = response.json()["id"]
+    wait_for(lambda: first(apis[POLICE].get("/api/v1/checks", returnee_id=returnee_id)),
+             "the police check")
+    wait_for(lambda: first(apis[PROPERTY].get("/api/v1/passes", returnee_id=returnee_id)),
+             "the held gate pass")
+    wait_for(lambda: first(apis[DEVELOPER].get("/api/v1/housing-checks", returnee_id=returnee_id)),
+             "the developer's check")
+    record = wait_for(lambda: first(apis[FLOATING].get("/api/v1/registrations",
+                                                       returnee_id=returnee_id)),
+                      "the floating-population registration")
+    return {"id": returnee_id, "registration": record["id"], "flat": "-".join(KNOWN_FLAT)}
+
+
+def url(system, known, service, path):
+    return system.url(service) + path.format(**known)
+
+
+def valid_body(service, path):
+    """A body the endpoint would accept, so only the thing under test is wrong."""
+    if path == "/api/v1/returnees":
+        return rejectable(registration(name="Rejected %s" % uuid.uuid4().hex[:8]))
+    if path.endswith("/decision"):
+        return {"outcome": "cleared", "note": "identity verified"}
+    if path == "/api/v1/allocations":
+        return {"building": "88", "unit": "8", "room": "808", "household": ["Never Saved"]}
+    return None
+
+
+def rejectable(body, by_id=True):
+    """Remember a registration that must be refused (its name, and its ID
+    number unless the same person is legitimately registered elsewhere)."""
+    REJECTED.append({"name": body.get("name") if isinstance(body.get("name"), str) else None,
+                     "id_number": body.get("id_number") if by_id else None})
+    return body
+
+
+def written(db, known):
+    """Everything a request to any service could write, as comparable state:
+    the committee's linkages, the developer's allocations, the known police
+    check and every service's audit trail."""
+    check = db(POLICE)["checks"].find_one({"_id": known["id"]}) or {}
+    state = {
+        "linkages": db(COMMITTEE)["linkages"].count_documents({}),
+        "allocations": db(DEVELOPER)["allocations"].count_documents({}),
+        "known_check": (check.get("status"), check.get("version"), check.get("decided_by")),
+    }
+    for service in ALL:
+        state["audit:" + service] = db(service)["audit"].count_documents({})
+    return state
+
+
+def assert_problem(response, status):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json"), \
+        response.headers["Content-Type"]
+    problem = response.json()
+    assert problem["status"] == status
+    assert problem["title"] and problem["detail"]
+    return problem
+
+
+def error_fields(problem):
+    fields = [error["field"] for error in problem.get("errors", [])]
+    assert all(error.get("reason") for error in problem["errors"]), problem
+    return fields
+
+
+def send(system, known, service, method, path, headers=None, body=None):
+    return requests.request(method, url(system, known, service, path), headers=headers or {},
+                            json=body, timeout=15)
+
+
+def post_json_bytes(system, service, path, raw):
+    headers = dict(auth(service), **{"Content-Type": "application/json"})
+    return requests.post(system.url(service) + path, data=raw, headers=headers, timeout=15)
+
+
+# --- 401 and 403 ----------------------------------------------------------------
+
+def _expired_token(agency):
+    return issue_token(DEVELOPMENT_SECRET, agency, "tester", ttl_seconds=60,
+                       now=1_000_000_000)
+
+
+BAD_CREDENTIALS = {
+    "no header": lambda agency: {},
+    "empty bearer": lambda agency: {"Authorization": "Bearer "},
+    "other scheme": lambda agency: {"Authorization": "Basic dGVzdGVyOnNlY3JldA=="},
+    "garbage token": lambda agency: {"Authorization": "Bearer not-a-token"},
+    "three parts": lambda agency: {"Authorization": "Bearer a.b.c"},
+    "wrong secret": lambda agency: {"Authorization": "Bearer " + token_for(
+        agency, secret="some-other-secret-that-is-long-enough-000")},
+    "expired": lambda agency: {"Authorization": "Bearer " + _expired_token(agency)},
+    "tampered claims": lambda agency: {"Authorization": "Bearer " + (
+        token_for(DEVELOPER if agency != DEVELOPER else POLICE).split(".")[0] + "."
+        + token_for(agency).split(".")[1])},
+}
+
+
+@pytest.mark.parametrize("credentials", sorted(BAD_CREDENTIALS))
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=endpoint_id)
+def test_a_request_without_a_valid_token_is_401_and_writes_nothing(system, known, db, endpoint,
+                                                                    credentials):
+    service, method, path = endpoint
+    before = written(db, known)
+    response = send(system, known, service, method, path,
+                    headers=BAD_CREDENTIALS[credentials](service), body=valid_body(service, path))
+    assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert written(db, known) == before
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=endpoint_id)
+def test_another_agencys_token_is_403_and_writes_nothing(system, known, db, endpoint):
+    service, method, path = endpoint
+    before = written(db, known)
+    for other in ALL:
+        if other == service:
+            continue
+        response = send(system, known, service, method, path, headers=auth(other),
+                        body=valid_body(service, path))
+        problem = assert_problem(response, 403)
+        assert other in problem["detail"]
+    assert written(db, known) == before
+
+
+# --- 400, 415, 413 --------------------------------------------------------------
+
+MALFORMED = {
+    "truncated": b'{"name": "Li',
+    "trailing comma": b'{"outcome": "cleared",}',
+    "not json": b"outcome=cleared",
+    "empty": b"",
+    "not utf-8": b'{"name": "\xff\xfe"}',
+    "single quotes": b"{'outcome': 'cleared'}",
+}
+
+
+@pytest.mark.parametrize("malformed", sorted(MALFORMED))
+@pytest.mark.parametrize("endpoint", POST_ENDPOINTS, ids=endpoint_id)
+def test_malformed_json_is_400_and_writes_nothing(system, known, db, endpoint, malformed):
+    service, _, path = endpoint
+    before = written(db, known)
+    response = post_json_bytes(system, service, path.format(**known), MALFORMED[malformed])
+    assert_problem(response, 400)
+    assert written(db, known) == before
+
+
+@pytest.mark.parametrize("endpoint", POST_ENDPOINTS, ids=endpoint_id)
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "application/xml", None])
+def test_a_body_that_is_not_json_is_415_and_writes_nothing(system, known, db, endpoint,
+                                                            content_type):
+    service, _, path = endpoint
+    before = written(db, known)
+    raw = json.dumps(valid_body(service, path)).encode()
+    headers = auth(service)
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = requests.post(url(system, known, service, path), data=raw, headers=headers,
+                             timeout=15)
+    assert_problem(response, 415)
+    assert written(db, known) == before
+
+
+def padded(body, size):
+    """`body` as JSON of exactly `size` bytes (padded with whitespace, which
+    JSON ignores)."""
+    raw = json.dumps(body).encode()
+    assert len(raw) <= size
+    return raw + b" " * (size - len(raw))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=endpoint_id)
+def test_a_body_over_the_limit_is_413_and_writes_nothing(system, known, db, endpoint):
+    service, method, path = endpoint
+    before = written(db, known)
+    raw = padded(valid_body(service, path) or {}, MAX_BODY_BYTES + 1)
+    response = requests.request(method, url(system, known, service, path), data=raw, timeout=15,
+                                headers=dict(auth(service), **{"Content-Type": "application/json"}))
+    assert_problem(response, 413)
+    assert written(db, known) == before
+
+
+@pytest.mark.parametrize("endpoint", POST_ENDPOINTS, ids=endpoint_id)
+def test_a_chunked_body_over_the_limit_is_413_and_writes_nothing(system, known, db, endpoint):
+    """No Content-Length to refuse up front: the limit holds while reading."""
+    service, _, path = endpoint
+    before = written(db, known)
+    raw = padded(valid_body(service, path), 4 * MAX_BODY_BYTES)
+    chunks = (raw[i:i + 8192] for i in range(0, len(raw), 8192))
+    response = requests.post(url(system, known, service, path), data=chunks, timeout=15,
+                             headers=dict(auth(service), **{"Content-Type": "application/json"}))
+    assert_problem(response, 413)
+    assert written(db, known) == before
+
+
+def test_a_body_of_exactly_the_limit_is_accepted(apis, system):
+    body = registration(name="Exactly Sixty-Four K")
+    response = post_json_bytes(system, COMMITTEE, "/api/v1/returnees", padded(body, MAX_BODY_BYTES))
+    assert response.status_code == 201, response.text
+
+
+def test_a_chunked_body_within_the_limit_is_read(system, db):
+    """A body without Content-Length is the body, not an empty one."""
+    raw = json.dumps(registration(name="Chunked Person")).encode()
+    chunks = (raw[i:i + 16] for i in range(0, len(raw), 16))
+    response = requests.post(system.url(COMMITTEE) + "/api/v1/returnees", data=chunks, timeout=15,
+                             headers=dict(auth(COMMITTEE), **{"Content-Type": "application/json"}))
+    assert response.status_code == 201, response.text
+    assert db(COMMITTEE)["linkages"].count_documents({"name": "Chunked Person"}) == 1
+
+
+# --- 422 on bodies ----------------------------------------------------------------
+
+def bad_check_digit(id_number):
+    return id_number[:17] + ("0" if id_number[17] != "0" else "1")
+
+
+def tomorrow():
+    return (date.today() + timedelta(days=1)).isoformat()
+
+
+def test_a_registration_with_everything_wrong_names_every_bad_field(apis, db, known):
+    body = registration(name="Rejected Everything")
+    body["id_number"] = bad_check_digit(body["id_number"])
+    body["phone"] = "1391234567"
+    body["arrival_date"] = tomorrow()
+    del body["address"]["room"]
+    body["local_hukou"] = "no"
+    body["nickname"] = "Xiao Wei"
+    rejectable(body)
+    before = written(db, known)
+    problem = assert_problem(apis[COMMITTEE].post("/api/v1/returnees", body), 422)
+    assert sorted(error_fields(problem)) == sorted(
+        ["id_number", "phone", "arrival_date", "address.room", "local_hukou", "nickname"])
+    for field in error_fields(problem):
+        assert field in problem["detail"]
+    assert written(db, known) == before
+
+
+def test_an_empty_registration_names_every_required_field(apis, db, known):
+    before = written(db, known)
+    problem = assert_problem(apis[COMMITTEE].post("/api/v1/returnees", {}), 422)
+    assert sorted(error_fields(problem)) == sorted(
+        ["name", "id_number", "phone", "address", "origin", "arrival_date", "local_hukou"])
+    assert written(db, known) == before
+
+
+def _without(key):
+    return lambda body: {k: v for k, v in body.items() if k != key}
+
+
+def _with(**changes):
+    return lambda body: dict(body, **changes)
+
+
+def _address(**changes):
+    return lambda body: dict(body, address=dict(body["address"], **changes))
+
+
+def _address_without(key):
+    return lambda body: dict(body, address={k: v for k, v in body["address"].items() if k != key})
+
+
+BAD_REGISTRATIONS = {
+    "check digit": (lambda body: dict(body, id_number=bad_check_digit(body["id_number"])),
+                    "id_number"),
+    "id 17 characters": (lambda body: dict(body, id_number=body["id_number"][:17]), "id_number"),
+    "id 19 characters": (lambda body: dict(body, id_number=body["id_number"] + "1"), "id_number"),
+    "id letters": (_with(id_number="42010619800101ABCD"), "id_number"),
+    "id unknown region": (lambda body: dict(body, id_number="99" + body["id_number"][2:17] + "0"),
+                          "id_number"),
+    "id impossible birth date": (
+        lambda body: dict(body, id_number="42010619801301001" + check_char("42010619801301001")),
+        "id_number"),
+    "id a number": (_with(id_number=420106198001010011), "id_number"),
+    "id null": (_with(id_number=None), "id_number"),
+    "phone 10 digits": (_with(phone="1391234567"), "phone"),
+    "phone 12 digits": (_with(phone="139123456789"), "phone"),
+    "phone landline": (_with(phone="02787654321"), "phone"),
+    "phone with spaces": (_with(phone="139 1234 5678"), "phone"),
+    "future arrival": (_with(arrival_date=tomorrow()), "arrival_date"),
+    "arrival not a date": (_with(arrival_date="2024-13-01"), "arrival_date"),
+    "arrival a timestamp": (_with(arrival_date=1700000000), "arrival_date"),
+    "hukou a string": (_with(local_hukou="true"), "local_hukou"),
+    "hukou a number": (_with(local_hukou=1), "local_hukou"),
+    "hukou null": (_with(local_hukou=None), "local_hukou"),
+    "no room": (_address_without("room"), "address.room"),
+    "empty building": (_address(building=""), "address.building"),
+    "unit too long": (_address(unit="1" * 21), "address.unit"),
+    "unknown address field": (_address(floor="3"), "address.floor"),
+    "address a string": (_with(address="3-2-301"), "address"),
+    "empty name": (_with(name=""), "name"),
+    "blank name": (_with(name="   "), "name"),
+    "name too long": (_with(name="N" * 51), "name"),
+    "name a number": (_with(name=42), "name"),
+    "no origin": (_without("origin"), "origin"),
+    "empty origin": (_with(origin=""), "origin"),
+    "blank origin": (_with(origin=" \t "), "origin"),
+    "hukou zero": (_with(local_hukou=0), "local_hukou"),
+    "unknown field": (_with(nickname="Xiao Wei"), "nickname"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_REGISTRATIONS))
+def test_a_registration_with_one_bad_field_is_422_naming_it(apis, db, known, case):
+    spoil, field = BAD_REGISTRATIONS[case]
+    body = rejectable(spoil(registration(name="Rejected %s" % uuid.uuid4().hex[:8])))
+    before = written(db, known)
+    problem = assert_problem(apis[COMMITTEE].post("/api/v1/returnees", body), 422)
+    assert error_fields(problem) == [field]
+    assert written(db, known) == before
+
+
+@pytest.mark.parametrize("body", [[], ["a"], "text", 42, None], ids=repr)
+@pytest.mark.parametrize("endpoint", POST_ENDPOINTS, ids=endpoint_id)
+def test_a_body_that_is_not_an_object_is_422(system, known, db, endpoint, body):
+    service, _, path = endpoint
+    before = written(db, known)
+    response = post_json_bytes(system, service, path.format(**known), json.dumps(body).encode())
+    problem = assert_problem(response, 422)
+    assert error_fields(problem) == ["_body"]
+    assert written(db, known) == before
+
+
+def test_a_bad_idempotency_key_is_named_with_the_bad_body_fields(apis, db, known):
+    body = rejectable(registration(name="Rejected Key"))
+    body["phone"] = "123"
+    before = written(db, known)
+    problem = assert_problem(apis[COMMITTEE].post("/api/v1/returnees", body,
+                                                  {"Idempotency-Key": "k" * 129}), 422)
+    assert sorted(error_fields(problem)) == ["Idempotency-Key", "phone"]
+    assert written(db, known) == before
+
+
+def test_an_idempotency_key_too_long_is_422(apis, db, known):
+    body = rejectable(registration(name="Rejected Long Key"))
+    before = written(db, known)
+    problem = assert_problem(apis[COMMITTEE].post("/api/v1/returnees", body,
+                                                  {"Idempotency-Key": "k" * 129}), 422)
+    assert error_fields(problem) == ["Idempotency-Key"]
+    assert written(db, known) == before
+
+
+BAD_DECISIONS = {
+    "everything": ({"outcome": "maybe", "note": "", "officer": "me"}, ["note", "officer", "outcome"]),
+    "nothing": ({}, ["note", "outcome"]),
+    "outcome lower-case only": ({"outcome": "CLEARED", "note": "ok"}, ["outcome"]),
+    "note too long": ({"outcome": "cleared", "note": "n" * 1001}, ["note"]),
+    "note a list": ({"outcome": "flagged", "note": ["risk"]}, ["note"]),
+    "outcome null": ({"outcome": None, "note": "ok"}, ["outcome"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DECISIONS))
+def test_a_bad_decision_is_422_naming_every_bad_field(apis, db, known, case):
+    body, fields = BAD_DECISIONS[case]
+    before = written(db, known)
+    problem = assert_problem(apis[POLICE].post("/api/v1/checks/%s/decision" % known["id"], body), 422)
+    assert sorted(error_fields(problem)) == fields
+    assert written(db, known) == before
+
+
+BAD_ALLOCATIONS = {
+    "everything": ({"building": "", "unit": 5, "household": [], "handed_over": "yes", "x": 1},
+                   ["building", "handed_over", "household", "room", "unit", "x"]),
+    "nothing": ({}, ["building", "household", "room", "unit"]),
+    "blank member": ({"building": "1", "unit": "1", "room": "1", "household": ["Li", ""]},
+                     ["household.1"]),
+    "household a string": ({"building": "1", "unit": "1", "room": "1", "household": "Li"},
+                           ["household"]),
+    "too many members": ({"building": "1", "unit": "1", "room": "1",
+                          "household": ["Member %d" % i for i in range(31)]}, ["household"]),
+    "handed_over a number": ({"building": "1", "unit": "1", "room": "1", "household": ["Li"],
+                              "handed_over": 0}, ["handed_over"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ALLOCATIONS))
+def test_a_bad_allocation_is_422_naming_every_bad_field(apis, db, known, case):
+    body, fields = BAD_ALLOCATIONS[case]
+    before = written(db, known)
+    problem = assert_problem(apis[DEVELOPER].post("/api/v1/allocations", body), 422)
+    assert sorted(error_fields(problem)) == fields
+    assert written(db, known) == before
+
+
+# --- 422 on query arguments -------------------------------------------------------
+
+BAD_QUERIES = {
+    "/api/v1/returnees": {"status": "bogus", "overdue": "maybe", "party": "committee",
+                          "limit": "0", "offset": "-1"},
+    "/api/v1/checks": {"status": "bogus", "overdue": "maybe", "limit": "501", "offset": "x"},
+    "/api/v1/registrations": {"status": "bogus", "limit": "0", "offset": "-5"},
+    "/api/v1/passes": {"status": "lost", "limit": "many", "offset": "-1"},
+    "/api/v1/housing-checks": {"result": "bogus", "mismatch": "perhaps", "limit": "0"},
+    "/api/v1/audit": {"limit": "1001"},
+}
+
+
+@pytest.mark.parametrize("endpoint", LIST_ENDPOINTS, ids=lambda e: "%s %s" % e)
+def test_bad_query_arguments_are_422_naming_every_one(system, db, known, endpoint):
+    service, path = endpoint
+    args = dict(BAD_QUERIES[path], sort="name")  # `sort` is not an argument of any list
+    before = written(db, known)
+    response = requests.get(system.url(service) + path, params=args, headers=auth(service),
+                            timeout=15)
+    problem = assert_problem(response, 422)
+    assert sorted(error_fields(problem)) == sorted(args)
+    assert written(db, known) == before
+
+
+@pytest.mark.parametrize("endpoint", LIST_ENDPOINTS, ids=lambda e: "%s %s" % e)
+@pytest.mark.parametrize("args", [{"limit": "0"}, {"limit": "-1"}, {"limit": "abc"},
+                                  {"offset": "-1"}, {"status": "bogus"}], ids=repr)
+def test_one_bad_query_argument_is_422_naming_it(system, db, known, endpoint, args):
+    service, path = endpoint
+    before = written(db, known)
+    response = requests.get(system.url(service) + path, params=args, headers=auth(service),
+                            timeout=15)
+    problem = assert_problem(response, 422)
+    assert error_fields(problem) == list(args)
+    assert written(db, known) == before
+
+
+# --- 404 ----------------------------------------------------------------------------
+
+UNKNOWN = [
+    (COMMITTEE, "GET", "/api/v1/returnees/%s" % uuid.uuid4(), None),
+    (POLICE, "GET", "/api/v1/checks/%s" % uuid.uuid4(), None),
+    (POLICE, "POST", "/api/v1/checks/%s/decision" % uuid.uuid4(),
+     {"outcome": "cleared", "note": "identity verified"}),
+    (FLOATING, "GET", "/api/v1/registrations/fp-000000000000", None),
+    (FLOATING, "GET", "/api/v1/registrations/%s" % uuid.uuid4(), None),
+    (DEVELOPER, "GET", "/api/v1/allocations/99-9-999", None),
+]
+
+
+@pytest.mark.parametrize("service,method,path,body", UNKNOWN, ids=lambda v: str(v)[:40])
+def test_an_unknown_id_is_404_and_writes_nothing(system, db, known, service, method, path, body):
+    before = written(db, known)
+    response = requests.request(method, system.url(service) + path, json=body,
+                                headers=auth(service), timeout=15)
+    assert_problem(response, 404)
+    assert written(db, known) == before
+
+
+@pytest.mark.parametrize("service", ALL)
+def test_an_unknown_route_is_a_404_problem(system, service):
+    response = requests.get(system.url(service) + "/api/v1/nothing-here", headers=auth(service),
+                            timeout=15)
+    assert_problem(response, 404)
+
+
+WRONG_METHODS = [(COMMITTEE, "DELETE", "/api/v1/returnees"),
+                 (COMMITTEE, "PUT", "/api/v1/returnees/{id}"),
+                 (POLICE, "GET", "/api/v1/checks/{id}/decision"),
+                 (POLICE, "POST", "/api/v1/checks"),
+                 (FLOATING, "POST", "/api/v1/registrations"),
+                 (PROPERTY, "POST", "/api/v1/passes"),
+                 (DEVELOPER, "GET", "/api/v1/allocations"),
+                 (DEVELOPER, "DELETE", "/api/v1/allocations/{flat}")] + [
+                     (service, "POST", "/api/v1/audit") for service in ALL]
+
+
+@pytest.mark.parametrize("endpoint", WRONG_METHODS, ids=endpoint_id)
+def test_a_wrong_method_is_a_405_problem_and_writes_nothing(system, known, db, endpoint):
+    service, method, path = endpoint
+    before = written(db, known)
+    response = send(system, known, service, method, path, headers=auth(service),
+                    body=valid_body(service, path))
+    assert_problem(response, 405)
+    assert method not in response.headers["Allow"] and response.headers["Allow"]
+    assert written(db, known) == before
+
+
+def test_the_floating_office_does_not_find_a_registration_by_returnee_id(apis, known):
+    """Its records are addressed by registration id; the returnee id is a filter."""
+    assert_problem(apis[FLOATING].get("/api/v1/registrations/%s" % known["id"]), 404)
+
+
+# --- 409 ----------------------------------------------------------------------------
+
+def test_a_second_decision_is_409_and_changes_nothing(apis, db):
+    returnee_id = apis[COMMITTEE].post("/api/v1/returnees", registration(
+        name="Decided Once", local_hukou=True)).json()["id"]
+    wait_for(lambda: first(apis[POLICE].get("/api/v1/checks", returnee_id=returnee_id)),
+             "the police check")
+    decided = apis[POLICE].post("/api/v1/checks/%s/decision" % returnee_id,
+                                {"outcome": "cleared", "note": "identity verified"})
+    assert decided.status_code == 200, decided.text
+    wait_for(lambda: (first(apis[PROPERTY].get("/api/v1/passes", returnee_id=returnee_id)) or {})
+             .get("status") == "issued", "the gate pass to be issued")
+    before = db(POLICE)["checks"].find_one({"_id": returnee_id})
+
+    for outcome in ("flagged", "cleared"):
+        again = Api(apis[POLICE].base_url, POLICE, user="second-officer").post(
+            "/api/v1/checks/%s/decision" % returnee_id, {"outcome": outcome, "note": "second look"})
+        problem = assert_problem(again, 409)
+        assert "cleared" in problem["detail"]
+
+    after = db(POLICE)["checks"].find_one({"_id": returnee_id})
+    assert (after["status"], after["note"], after["decided_by"], after["version"]) == (
+        before["status"], before["note"], before["decided_by"], before["version"])
+    assert not after.get("outbox")
+    # Nothing new reached the property company: the pass stays issued.
+    gate_pass = first(apis[PROPERTY].get("/api/v1/passes", returnee_id=returnee_id))
+    assert gate_pass["status"] == "issued"
+    assert len(db(PROPERTY)["gate_passes"].find_one({"_id": returnee_id})["applied_events"]) == 1
+
+
+def test_reusing_an_idempotency_key_for_another_registration_is_409(apis, db, known):
+    headers = {"Idempotency-Key": "desk-9-%s" % uuid.uuid4().hex}
+    first_try = apis[COMMITTEE].post("/api/v1/returnees", registration(name="Keyed Once"), headers)
+    assert first_try.status_code == 201, first_try.text
+    other = rejectable(registration(name="Rejected Same Key"))
+    before = written(db, known)
+    problem = assert_problem(apis[COMMITTEE].post("/api/v1/returnees", other, headers), 409)
+    assert "Idempotency-Key" in problem["detail"]
+    assert written(db, known) == before
+    assert db(COMMITTEE)["linkages"].count_documents({"id_number": other["id_number"]}) == 0
+
+
+def test_the_same_key_from_another_user_is_a_new_registration(apis):
+    """Keys are per user: one desk's key does not collide with another's."""
+    headers = {"Idempotency-Key": "shared-%s" % uuid.uuid4().hex}
+    one = apis[COMMITTEE].post("/api/v1/returnees", registration(name="Desk One"), headers)
+    two = Api(apis[COMMITTEE].base_url, COMMITTEE, user="desk-two").post(
+        "/api/v1/returnees", registration(name="Desk Two"), headers)
+    assert one.status_code == two.status_code == 201
+    assert one.json()["id"] != two.json()["id"]
+
+
+def test_registering_a_person_with_an_open_registration_is_409(apis, db, known):
+    body = registration(name="Open Already")
+    assert apis[COMMITTEE].post("/api/v1/returnees", body).status_code == 201
+    again = rejectable(dict(body, name="Rejected Twice", phone="13800000000"), by_id=False)
+    before = written(db, known)
+    problem = assert_problem(apis[COMMITTEE].post("/api/v1/returnees", again), 409)
+    assert "open registration" in problem["detail"]
+    assert written(db, known) == before
+    assert db(COMMITTEE)["linkages"].count_documents({"id_number": body["id_number"]}) == 1
+
+
+def test_simultaneous_registrations_of_one_person_open_one_linkage(apis, db, known):
+    from concurrent.futures import ThreadPoolExecutor
+    body = registration(name="Rushed Person")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(
+            lambda user: Api(apis[COMMITTEE].base_url, COMMITTEE, user=user).post(
+                "/api/v1/returnees", body), ["desk-%d" % i for i in range(6)]))
+    assert sorted(response.status_code for response in responses) == [201] + [409] * 5, [
+        response.text for response in responses]
+    assert db(COMMITTEE)["linkages"].count_documents({"id_number": body["id_number"]}) == 1
+
+
+def test_a_person_whose_linkage_closed_may_register_again(apis):
+    body = registration(name="Back Again", local_hukou=True)
+    returnee_id = apis[COMMITTEE].post("/api/v1/returnees", body).json()["id"]
+    wait_for(lambda: first(apis[POLICE].get("/api/v1/checks", returnee_id=returnee_id)),
+             "the police check")
+    assert apis[POLICE].post("/api/v1/checks/%s/decision" % returnee_id,
+                             {"outcome": "cleared", "note": "ok"}).status_code == 200
+    wait_for(lambda: apis[COMMITTEE].get("/api/v1/returnees/%s" % returnee_id).json()["status"]
+             == "closed", "the linkage to close")
+    again = apis[COMMITTEE].post("/api/v1/returnees", body)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] != returnee_id
+
+
+def test_the_same_person_differently_cased_is_still_409(apis, db, known):
+    body = registration(name="Cased Person")
+    while not body["id_number"].endswith("X"):
+        body = registration(name="Cased Person")
+    assert apis[COMMITTEE].post("/api/v1/returnees", body).status_code == 201
+    again = rejectable(dict(body, id_number=body["id_number"].lower(), name="Rejected Cased"),
+                       by_id=False)
+    before = written(db, known)
+    assert_problem(apis[COMMITTEE].post("/api/v1/returnees", again), 409)
+    assert written(db, known) == before
+
+
+# --- nothing reached the other parties ------------------------------------------------
+
+def test_no_refused_write_reached_another_party(apis, db, known):
+    """Runs last: a registration made after every refused one reaches all four
+    parties, so anything a refused one had sent would be there by now."""
+    assert REJECTED, "the tests above refuse registrations"
+    building, unit, room = KNOWN_FLAT
+    sentinel = apis[COMMITTEE].post("/api/v1/returnees", registration(
+        name="Sentinel Person", building=building, unit=unit, room=room)).json()["id"]
+    for service, collection in ((POLICE, "checks"), (FLOATING, "registrations"),
+                                (PROPERTY, "gate_passes"), (DEVELOPER, "housing_checks")):
+        wait_for(lambda: db(service)[collection].find_one({"_id": sentinel}),
+                 "the sentinel to reach %s" % service)
+    names = {entry["name"] for entry in REJECTED if entry["name"] and entry["name"].strip()}
+    ids = {entry["id_number"].upper() for entry in REJECTED if isinstance(entry["id_number"], str)
+           and len(entry["id_number"]) == 18}
+    for service in (POLICE, FLOATING, PROPERTY, DEVELOPER):
+        for collection in db(service).list_collection_names():
+            for document in db(service)[collection].find():
+                assert document.get("name") not in names, (service, collection, document)
+                assert document.get("id_number") not in ids, (service, collection, document)
+    assert db(COMMITTEE)["linkages"].count_documents({"name": {"$in": sorted(names)}}) == 0
+    # Every decision on the known check was refused: nobody heard of one.
+    assert db(POLICE)["checks"].find_one({"_id": known["id"]})["status"] == "pending"
+    assert db(PROPERTY)["gate_passes"].find_one({"_id": known["id"]})["status"] == "held"
+    linkage = apis[COMMITTEE].get("/api/v1/returnees/%s" % known["id"]).json()
+    assert linkage["parties"][POLICE]["status"] == "pending"
+    assert linkage["status"] == "open"
