@@ -69,8 +69,9 @@ rabbit_env() {  # our node's environment; HOME matters: it holds the node's erla
   export HOME=$RS RABBITMQ_NODENAME=$RABBIT_NODE RABBITMQ_MNESIA_BASE=$RS/mnesia \
     RABBITMQ_LOG_BASE=$RS/log RABBITMQ_ENABLED_PLUGINS_FILE=$RS/enabled_plugins \
     RABBITMQ_PID_FILE=$RS/pid RABBITMQ_CONFIG_FILE=$RS/rabbitmq \
-    ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}'
-}   # (the last two keep epmd and Erlang distribution off the network)
+    ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}' \
+    ERL_CRASH_DUMP=$RS/erl_crash.dump
+}   # (epmd and Erlang distribution stay off the network; a crash dump stays out of the repo)
 node_ctl() { ( rabbit_env; "$RABBIT_BIN/rabbitmqctl" -n "$RABBIT_NODE" -q "$@" ); }
 
 install_rabbitmq() {
