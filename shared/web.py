@@ -13,7 +13,7 @@ import uuid
 from functools import partial
 
 from eventlet.event import Event
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
@@ -175,6 +175,17 @@ def _read_body(request, size):
     if request.content_length is None and chunked:
         return request.environ["wsgi.input"].read(size)
     return request.stream.read(size)
+
+
+class PageQuery(Schema):
+    """`limit` and `offset` of every list endpoint; subclasses add filters."""
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+def page(items, total, query):
+    """The body of every list endpoint."""
+    return {"items": items, "total": total, "limit": query["limit"], "offset": query["offset"]}
 
 
 def query_args(request, schema):

@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from shared.catalogue import AddressSchema
+from shared.web import PageQuery
 
 OUTCOMES = ("cleared", "flagged")
 
@@ -32,9 +33,7 @@ class CheckSchema(Schema):
     overdue_notified_at = fields.AwareDateTime(allow_none=True)
 
 
-class CheckQuery(Schema):
+class CheckQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(("pending",) + OUTCOMES))
     overdue = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
     returnee_id = fields.String()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

@@ -5,7 +5,7 @@ from shared.errors import Conflict, NotFound
 from shared.parties import POLICE
 from shared.service import PlatformService
 from shared.store import Store
-from shared.web import api, query_args, read_json
+from shared.web import api, page, query_args, read_json
 
 from services.community_police.repository import CHECKS, CheckRepository
 from services.community_police.schemas import CheckQuery, CheckSchema, DecisionSchema
@@ -31,8 +31,7 @@ class CommunityPoliceService(PlatformService):
         self.audit.full_identity_read(
             request.principal, [{"returnee_id": c["_id"], "id_number": c["id_number"]} for c in items],
             via="GET /api/v1/checks", purpose="identity and risk check")
-        return {"items": CheckSchema(many=True).dump(items), "total": total,
-                "limit": query["limit"], "offset": query["offset"]}
+        return page(CheckSchema(many=True).dump(items), total, query)
 
     @api("GET", "/api/v1/checks/<string:check_id>")
     def get_check(self, request, check_id):

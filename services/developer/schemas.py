@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from shared.catalogue import HOUSING_RESULTS, AddressSchema
+from shared.web import PageQuery
 
 
 class StrictBoolean(fields.Boolean):
@@ -42,9 +43,7 @@ class HousingCheckSchema(Schema):
     overdue_notified_at = fields.AwareDateTime(allow_none=True)
 
 
-class HousingCheckQuery(Schema):
+class HousingCheckQuery(PageQuery):
     returnee_id = fields.String()
     result = fields.String(validate=validate.OneOf(HOUSING_RESULTS))
     mismatch = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

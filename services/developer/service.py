@@ -5,7 +5,7 @@ from shared.errors import NotFound
 from shared.parties import DEVELOPER
 from shared.service import PlatformService
 from shared.store import Store
-from shared.web import api, query_args, read_json
+from shared.web import api, page, query_args, read_json
 
 from services.developer.repository import CHECKS, HousingRepository
 from services.developer.schemas import (AllocationOutSchema, AllocationSchema, HousingCheckQuery,
@@ -33,8 +33,7 @@ class DeveloperService(PlatformService):
     def list_checks(self, request):
         query = query_args(request, HousingCheckQuery())
         items, total = self.housing.search(**query)
-        return {"items": HousingCheckSchema(many=True).dump(items), "total": total,
-                "limit": query["limit"], "offset": query["offset"]}
+        return page(HousingCheckSchema(many=True).dump(items), total, query)
 
     @event_handler("returnee_housing_declared")
     def on_returnee_housing_declared(self, event):

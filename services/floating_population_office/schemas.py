@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from shared.catalogue import AddressSchema
+from shared.web import PageQuery
 
 
 class RegistrationRecordSchema(Schema):
@@ -20,8 +21,6 @@ class RegistrationRecordSchema(Schema):
     overdue_notified_at = fields.AwareDateTime(allow_none=True)
 
 
-class RegistrationQuery(Schema):
+class RegistrationQuery(PageQuery):
     returnee_id = fields.String()
     status = fields.String(validate=validate.OneOf(["registered", "departed"]))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

@@ -5,7 +5,7 @@ from shared.errors import NotFound
 from shared.parties import FLOATING
 from shared.service import PlatformService
 from shared.store import Store
-from shared.web import api, query_args
+from shared.web import api, page, query_args
 
 from services.floating_population_office.repository import REGISTRATIONS, RegistryRepository
 from services.floating_population_office.schemas import RegistrationQuery, RegistrationRecordSchema
@@ -29,8 +29,7 @@ class FloatingPopulationOfficeService(PlatformService):
         query = query_args(request, RegistrationQuery())
         items, total = self.registry.search(**query)
         self._audit(request, items, "GET /api/v1/registrations")
-        return {"items": RegistrationRecordSchema(many=True).dump(items), "total": total,
-                "limit": query["limit"], "offset": query["offset"]}
+        return page(RegistrationRecordSchema(many=True).dump(items), total, query)
 
     @api("GET", "/api/v1/registrations/<string:registration_id>")
     def get_registration(self, request, registration_id):

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from shared.catalogue import AddressSchema
 from shared.identity import id_number_problem, mask_id, mobile_problem
 from shared.parties import LINKED
+from shared.web import PageQuery
 
 
 class StrictBoolean(fields.Boolean):
@@ -93,9 +94,7 @@ class LinkageDetailSchema(LinkageSummarySchema):
     registered_by = fields.String(allow_none=True)
 
 
-class LinkageQuery(Schema):
+class LinkageQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(["open", "closed"]))
     overdue = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
     party = fields.String(validate=validate.OneOf(LINKED))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

@@ -17,7 +17,7 @@ from shared.parties import COMMITTEE, LINKED
 from shared.service import PlatformService
 from shared.store import Store
 from shared.timer import every
-from shared.web import api, query_args, read_json
+from shared.web import api, page, query_args, read_json
 
 from services.neighborhood_committee import domain
 from services.neighborhood_committee.repository import LINKAGES, LinkageRepository, VersionConflict
@@ -27,9 +27,6 @@ from services.neighborhood_committee.schemas import (LinkageDetailSchema, Linkag
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-PARTY_EVENTS = ("identity_check_opened", "identity_check_completed", "non_local_arrival_recorded",
-                "gate_pass_held", "gate_pass_issued", "gate_pass_refused",
-                "housing_allocation_checked")
 
 
 def _request_hash(registration):
@@ -126,8 +123,7 @@ class NeighborhoodCommitteeService(PlatformService):
     def list_returnees(self, request):
         query = query_args(request, LinkageQuery())
         items, total = self.linkages.search(**query)
-        return {"items": LinkageSummarySchema(many=True).dump(items), "total": total,
-                "limit": query["limit"], "offset": query["offset"]}
+        return page(LinkageSummarySchema(many=True).dump(items), total, query)
 
     def _record(self, event):
         party, status, done = domain.party_update_for(event.event_type, event.payload)
@@ -155,31 +151,14 @@ class NeighborhoodCommitteeService(PlatformService):
         raise VersionConflict(event.payload["returnee_id"])
 
     @event_handler("identity_check_opened")
-    def on_identity_check_opened(self, event):
-        self._record(event)
-
     @event_handler("identity_check_completed")
-    def on_identity_check_completed(self, event):
-        self._record(event)
-
     @event_handler("non_local_arrival_recorded")
-    def on_non_local_arrival_recorded(self, event):
-        self._record(event)
-
     @event_handler("gate_pass_held")
-    def on_gate_pass_held(self, event):
-        self._record(event)
-
     @event_handler("gate_pass_issued")
-    def on_gate_pass_issued(self, event):
-        self._record(event)
-
     @event_handler("gate_pass_refused")
-    def on_gate_pass_refused(self, event):
-        self._record(event)
-
     @event_handler("housing_allocation_checked")
-    def on_housing_allocation_checked(self, event):
+    def on_party_acted(self, event):
+        """Each party's progress on a linkage, whichever party and step."""
         self._record(event)
 
     @every("OVERDUE_SCAN_SECONDS")

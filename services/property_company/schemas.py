@@ -3,6 +3,7 @@ and the state of the gate pass; never a full ID number or a phone."""
 from marshmallow import Schema, fields, validate
 
 from shared.catalogue import AddressSchema
+from shared.web import PageQuery
 
 PASS_STATES = ("held", "issued", "refused")
 
@@ -28,9 +29,7 @@ class GatePassSchema(Schema):
     overdue_notified_at = fields.AwareDateTime(allow_none=True)
 
 
-class PassQuery(Schema):
+class PassQuery(PageQuery):
     returnee_id = fields.String()
     status = fields.String(validate=validate.OneOf(PASS_STATES))
     building = fields.String()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

@@ -4,7 +4,7 @@ from shared.consumer import event_handler
 from shared.parties import PROPERTY
 from shared.service import PlatformService
 from shared.store import Store
-from shared.web import api, query_args
+from shared.web import api, page, query_args
 
 from services.property_company.repository import PASSES, GatePassRepository
 from services.property_company.schemas import GatePassSchema, PassQuery
@@ -31,5 +31,4 @@ class PropertyCompanyService(PlatformService):
     def list_passes(self, request):
         query = query_args(request, PassQuery())
         items, total = self.passes.search(**query)
-        return {"items": GatePassSchema(many=True).dump(items), "total": total,
-                "limit": query["limit"], "offset": query["offset"]}
+        return page(GatePassSchema(many=True).dump(items), total, query)
