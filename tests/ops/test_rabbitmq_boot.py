@@ -95,6 +95,10 @@ def rabbit(tmp_path_factory):
                 if time.monotonic() > deadline:
                     pytest.fail("RabbitMQ did not answer in 120 s:\n" + (home / "out.log").read_text()[-3000:])
                 time.sleep(0.5)
+        # The management API can answer before the boot (and with it the
+        # definitions import) has finished; wait for the node to say it is up.
+        subprocess.run([os.path.join(RABBIT_BIN, "rabbitmqctl"), "-n", node, "await_startup",
+                        "--timeout", "120"], env=env, check=True, capture_output=True, timeout=150)
         yield {"api": base, "prometheus": "http://127.0.0.1:%d" % ports["prometheus"],
                "amqp_port": ports["amqp"]}
     finally:
