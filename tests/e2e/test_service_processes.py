@@ -1,0 +1,36 @@
+"""Each service as a real `nameko run` process: health, liveness, metrics,
+and refusing to start in production on the development secret."""
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from shared.parties import ALL
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("service", ALL)
+def test_each_service_is_healthy_alive_and_exports_its_metrics(system, service):
+    health = requests.get(system.url(service) + "/health", timeout=10)
+    assert health.status_code == 200
+    assert health.json() == {"status": "healthy", "checks": {"broker": "up", "database": "up"}}
+    assert requests.get(system.url(service) + "/alive", timeout=10).json() == {"status": "alive"}
+    metrics = requests.get(system.url(service) + "/metrics", timeout=10)
+    assert metrics.headers["Content-Type"].startswith("text/plain")
+    for name in ("events_published_total", "events_consumed_total", "outbox_backlog_events",
+                 "outbox_oldest_pending_age_seconds", "http_request_duration_seconds_bucket"):
+        assert "%s_%s" % (service, name) in metrics.text
+
+
+def test_production_refuses_the_development_secret():
+    linkage = os.path.join(os.path.dirname(sys.executable), "linkage")
+    env = dict(os.environ, LINKAGE_ENV="production")
+    env.pop("LINKAGE_SECRET", None)
+    result = subprocess.run([linkage, "run", "developer"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "refusing to start developer" in result.stderr
+    assert "LINKAGE_SECRET" in result.stderr
