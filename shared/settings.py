@@ -45,6 +45,7 @@ class Settings:
     environment: str
     retry_delays_ms: tuple
     outbox_poll_seconds: float
+    outbox_scan_seconds: float
     max_body_bytes: int
     overdue_scan_seconds: float
     time_limits: dict
@@ -76,6 +77,7 @@ class Settings:
             environment=environment,
             retry_delays_ms=_ms_list(config.get("RETRY_DELAYS_MS")),
             outbox_poll_seconds=float(config.get("OUTBOX_POLL_SECONDS") or 1.0),
+            outbox_scan_seconds=float(config.get("OUTBOX_SCAN_SECONDS") or 30.0),
             max_body_bytes=int(config.get("MAX_BODY_BYTES") or 65536),
             overdue_scan_seconds=float(config.get("OVERDUE_SCAN_SECONDS") or 15),
             time_limits=limits,

@@ -15,7 +15,8 @@ class Repository:
     # Collections whose documents carry an outbox; the relay scans these.
     OUTBOX_COLLECTIONS = ()
 
-    def __init__(self, db, catalogue, service, on_events_written=lambda: None, locks=None):
+    def __init__(self, db, catalogue, service, on_events_written=lambda *written: None,
+                 locks=None):
         self.db = db
         self.catalogue = catalogue
         self.service = service
@@ -37,7 +38,7 @@ class Repository:
     def insert(self, collection, document, events=()):
         self.db[collection].insert_one(insert_with_events(document, events))
         if events:
-            self._on_events_written()
+            self._on_events_written(collection, document["_id"])
 
     def apply_once(self, collection, query, event_id, update, events=()):
         """Apply `update` to the document matching `query` unless `event_id`
@@ -51,7 +52,7 @@ class Repository:
         with self.locked(collection, query["_id"]):
             result = self.db[collection].update_one(guarded, update)
         if result.modified_count and events:
-            self._on_events_written()
+            self._on_events_written(collection, query["_id"])
         return bool(result.modified_count)
 
     def note_overdue(self, collection, event):
@@ -75,7 +76,7 @@ class Repository:
         with self.locked(collection, query["_id"]):
             result = self.db[collection].update_one(query, update)
         if result.matched_count and events:
-            self._on_events_written()
+            self._on_events_written(collection, query["_id"])
         return bool(result.matched_count)
 
 
@@ -84,7 +85,7 @@ class Store(DependencyProvider):
 
     def __init__(self, repository_cls):
         self.repository_cls = repository_cls
-        self.relay_wakeup = lambda: None
+        self.relay_wakeup = lambda *written: None  # the relay's: (collection, _id) written
 
     def start(self):
         self.repository_cls.create_indexes(self.platform.db)

@@ -53,6 +53,7 @@ def service_config(rabbit_config, db_prefix):
             "WEB_SERVER_ADDRESS": "127.0.0.1:%d" % port,
             "RETRY_DELAYS_MS": "200,400,800",
             "OUTBOX_POLL_SECONDS": "0.2",
+            "OUTBOX_SCAN_SECONDS": "0.5",
         })
         config.update(overrides)
         return config

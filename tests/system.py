@@ -45,6 +45,7 @@ class System:
             "AMQP_URI": self.amqp_uri, "MONGO_URI": MONGO_URI, "DB_PREFIX": self.db_prefix,
             "HTTP_PORT": str(self.ports[service]), "HTTP_HOST": "127.0.0.1",
             "RETRY_DELAYS_MS": "200,500,1000,2000", "OUTBOX_POLL_SECONDS": "0.5",
+            "OUTBOX_SCAN_SECONDS": "2",
         })
         env.update(self.settings)
         return env

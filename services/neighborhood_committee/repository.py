@@ -18,22 +18,15 @@ class LinkageRepository(Repository):
     def create_indexes(cls, db):
         super().create_indexes(db)
         linkages = db[LINKAGES]
-        linkages.create_index("idempotency_key", unique=True)
         linkages.create_index([("status", 1), ("registered_at", -1)])
         linkages.create_index("id_number")
         # One open linkage per person, even when two desks register them at
         # once: `open_person` is the ID number while open, unset on close.
         # (FerretDB has no partial indexes; a sparse unique one does this.)
         linkages.create_index("open_person", unique=True, sparse=True)
-        for party in LINKED:
-            linkages.create_index([("status", 1), ("parties.%s.done" % party, 1),
-                                   ("parties.%s.due_at" % party, 1)])
 
     def get(self, returnee_id):
         return self.db[LINKAGES].find_one({"_id": returnee_id})
-
-    def by_idempotency_key(self, key):
-        return self.db[LINKAGES].find_one({"idempotency_key": key})
 
     def open_for_person(self, id_number):
         return self.db[LINKAGES].find_one({"id_number": id_number, "status": "open"}, {"_id": 1})
@@ -73,13 +66,8 @@ class LinkageRepository(Repository):
                   .skip(offset).limit(limit))
         return list(cursor), self.db[LINKAGES].count_documents(query)
 
-    def due_for_escalation(self, party, now, limit=500):
-        return list(self.db[LINKAGES].find({
-            "status": "open",
-            "parties.%s.done" % party: False,
-            "parties.%s.overdue" % party: False,
-            "parties.%s.due_at" % party: {"$lte": now},
-        }).limit(limit))
+    def open_linkages(self):
+        return self.db[LINKAGES].find({"status": "open"}, {"status": 1, "parties": 1})
 
     def escalate(self, linkage, party, now, event):
         """Mark `party` overdue and announce it, once (the guard is the flag)."""
@@ -89,11 +77,3 @@ class LinkageRepository(Repository):
             "parties.%s.done" % party: False,
         }, {"$set": {"parties.%s.overdue" % party: True, "parties.%s.overdue_at" % party: now}},
             [event])
-
-    def counts(self):
-        linkages = self.db[LINKAGES]
-        open_count = linkages.count_documents({"status": "open"})
-        overdue = {party: linkages.count_documents({
-            "status": "open", "parties.%s.overdue" % party: True, "parties.%s.done" % party: False})
-            for party in LINKED}
-        return open_count, overdue

@@ -27,6 +27,7 @@ from services.neighborhood_committee.schemas import (LinkageDetailSchema, Linkag
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d3c2a-5b7e-4e0f-9a51-2c8d7e4b1f60")
 
 
 def _request_hash(registration):
@@ -38,6 +39,15 @@ def _key_errors(key_header):
     if key_header is not None and not 1 <= len(key_header) <= 128:
         return [{"field": IDEMPOTENCY_HEADER, "reason": "must be 1 to 128 characters"}]
     return []
+
+
+def _returnee_id(principal, key_header):
+    """A retried request must name the same linkage, so with an
+    Idempotency-Key the id is derived from the key (and found again by `_id`,
+    the one lookup every backend answers from an index)."""
+    if key_header:
+        return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, "%s:%s" % (principal.subject, key_header)))
+    return str(uuid.uuid4())
 
 
 def registration_events(repo, linkage):
@@ -70,13 +80,12 @@ class NeighborhoodCommitteeService(PlatformService):
         key_header = request.headers.get(IDEMPOTENCY_HEADER)
         registration = read_json(request, RegistrationSchema(), _key_errors(key_header))
         request_hash = _request_hash(registration)
+        returnee_id = _returnee_id(request.principal, key_header)
         if key_header:
-            replay = self._replayed(request.principal, key_header, request_hash)
+            replay = self._replayed(returnee_id, key_header, request_hash)
             if replay is not None:
                 return replay
-        self._refuse_if_open(registration["id_number"])
 
-        returnee_id = str(uuid.uuid4())
         key = "%s:%s" % (request.principal.subject, key_header) if key_header else returnee_id
         registration["registered_by"] = request.principal.subject
         linkage = domain.new_linkage(returnee_id, registration, clock.utcnow(),
@@ -84,24 +93,21 @@ class NeighborhoodCommitteeService(PlatformService):
         try:
             self.linkages.register(linkage, registration_events(self.linkages, linkage))
         except DuplicateKeyError:
-            # Another request won a race with us: with the same key (answer as
-            # its retry) or for the same person (who is registered once).
-            replay = key_header and self._replayed(request.principal, key_header, request_hash)
+            # The same key raced us (answer as its retry), or the person has
+            # an open registration (the unique `open_person` says so).
+            replay = key_header and self._replayed(returnee_id, key_header, request_hash)
             if replay:
                 return replay
-            self._refuse_if_open(registration["id_number"])
+            existing = self.linkages.open_for_person(registration["id_number"])
+            if existing:
+                raise Conflict("this person already has an open registration: %s" % existing["_id"])
             raise
         self.infra.metrics.registrations.inc()
         return 201, LinkageSummarySchema().dump(self.linkages.get(returnee_id)), {
             "Location": "/api/v1/returnees/%s" % returnee_id}
 
-    def _refuse_if_open(self, id_number):
-        existing = self.linkages.open_for_person(id_number)
-        if existing:
-            raise Conflict("this person already has an open registration: %s" % existing["_id"])
-
-    def _replayed(self, principal, key_header, request_hash):
-        earlier = self.linkages.by_idempotency_key("%s:%s" % (principal.subject, key_header))
+    def _replayed(self, returnee_id, key_header, request_hash):
+        earlier = self.linkages.get(returnee_id)
         if earlier is None:
             return None
         if earlier["request_hash"] != request_hash:
@@ -163,20 +169,27 @@ class NeighborhoodCommitteeService(PlatformService):
 
     @every("OVERDUE_SCAN_SECONDS")
     def escalate_overdue(self):
-        """Mark parties past their limit overdue and tell them, once each."""
+        """Mark parties past their limit overdue and tell them, once each; one
+        pass over the open linkages also refreshes the open and overdue gauges."""
         metrics = self.infra.metrics
         now = clock.utcnow()
-        for party in LINKED:
-            for linkage in self.linkages.due_for_escalation(party, now):
-                event = self.linkages.event("linkage_party_overdue", {
-                    "returnee_id": linkage["_id"], "party": party,
-                    "due_at": linkage["parties"][party]["due_at"], "detected_at": now,
-                }, linkage["_id"])
-                if self.linkages.escalate(linkage, party, now, event):
-                    metrics.party_overdue.labels(party=party).inc()
-                    log.warning("linkage overdue", extra={"correlation_id": linkage["_id"],
-                                                          "fields": {"party": party}})
-        open_count, overdue = self.linkages.counts()
+        open_count, overdue = 0, dict.fromkeys(LINKED, 0)
+        for linkage in self.linkages.open_linkages():
+            open_count += 1
+            for party in domain.overdue_parties(linkage, now):
+                overdue[party] += 1
+                if not linkage["parties"][party]["overdue"]:
+                    self._escalate(linkage, party, now)
         metrics.linkages_open.set(open_count)
         for party, count in overdue.items():
             metrics.linkages_overdue.labels(party=party).set(count)
+
+    def _escalate(self, linkage, party, now):
+        event = self.linkages.event("linkage_party_overdue", {
+            "returnee_id": linkage["_id"], "party": party,
+            "due_at": linkage["parties"][party]["due_at"], "detected_at": now,
+        }, linkage["_id"])
+        if self.linkages.escalate(linkage, party, now, event):
+            self.infra.metrics.party_overdue.labels(party=party).inc()
+            log.warning("linkage overdue", extra={"correlation_id": linkage["_id"],
+                                                  "fields": {"party": party}})
