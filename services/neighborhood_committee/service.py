@@ -103,7 +103,8 @@ class NeighborhoodCommitteeService(PlatformService):
                 raise Conflict("this person already has an open registration: %s" % existing["_id"])
             raise
         self.infra.metrics.registrations.inc()
-        return 201, LinkageSummarySchema().dump(self.linkages.get(returnee_id)), {
+        # Answer from what was written: reading it back costs a query.
+        return 201, LinkageSummarySchema().dump(linkage), {
             "Location": "/api/v1/returnees/%s" % returnee_id}
 
     def _replayed(self, returnee_id, key_header, request_hash):
