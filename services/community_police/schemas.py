@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from shared.catalogue import AddressSchema
+from shared.fields import QueryBoolean
 from shared.web import PageQuery
 
 OUTCOMES = ("cleared", "flagged")
@@ -35,5 +36,5 @@ class CheckSchema(Schema):
 
 class CheckQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(("pending",) + OUTCOMES))
-    overdue = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
+    overdue = QueryBoolean()
     returnee_id = fields.String()

@@ -2,24 +2,12 @@
 from marshmallow import Schema, fields, validate
 
 from shared.catalogue import HOUSING_RESULTS, AddressSchema
+from shared.fields import QueryBoolean, StrictBoolean
 from shared.web import PageQuery
 
 
-class StrictBoolean(fields.Boolean):
-    """JSON true or false only. (A truthy set of {True} is not enough:
-    1 == True in Python, so 1 and 0 would pass as booleans.)"""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
-
-
-class AllocationSchema(Schema):
+class AllocationSchema(AddressSchema):
     """A relocation-housing allocation: which household is entitled to a flat."""
-    building = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    room = fields.String(required=True, validate=validate.Length(min=1, max=20))
     household = fields.List(fields.String(validate=validate.Length(min=1, max=50)), required=True,
                             validate=validate.Length(min=1, max=30))
     handed_over = StrictBoolean(load_default=True)
@@ -46,4 +34,4 @@ class HousingCheckSchema(Schema):
 class HousingCheckQuery(PageQuery):
     returnee_id = fields.String()
     result = fields.String(validate=validate.OneOf(HOUSING_RESULTS))
-    mismatch = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
+    mismatch = QueryBoolean()

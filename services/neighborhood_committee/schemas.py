@@ -4,19 +4,10 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from shared.catalogue import AddressSchema
+from shared.fields import QueryBoolean, StrictBoolean
 from shared.identity import id_number_problem, mask_id, mobile_problem
 from shared.parties import LINKED
 from shared.web import PageQuery
-
-
-class StrictBoolean(fields.Boolean):
-    """JSON true or false only. (A truthy set of {True} is not enough:
-    1 == True in Python, so 1 and 0 would pass as booleans.)"""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
 
 
 def _not_blank(value):
@@ -96,5 +87,5 @@ class LinkageDetailSchema(LinkageSummarySchema):
 
 class LinkageQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(["open", "closed"]))
-    overdue = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"})
+    overdue = QueryBoolean()
     party = fields.String(validate=validate.OneOf(LINKED))
