@@ -17,10 +17,6 @@ from shared import topology
 
 log = logging.getLogger(__name__)
 
-# Errors that mean "the broker could not take it now": the caller retries.
-CONNECTION_ERRORS = (OSError, ConnectionError, TimeoutError)
-
-
 class PublishFailed(Exception):
     """The broker did not confirm the message (unreachable, or it said no)."""
 

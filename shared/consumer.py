@@ -89,7 +89,7 @@ class EventHandler(Consumer):
         delays = self.platform.settings.retry_delays_ms
         if issubclass(exc_info[0], PoisonEvent):
             self._dead_letter(body, message, "poison", error, attempt)
-        elif attempt > len(delays):
+        elif attempt >= self.platform.settings.max_attempts:
             self._dead_letter(body, message, "retries_exhausted", error, attempt)
         else:
             self._retry(body, message, event, attempt, delays[attempt - 1], error)

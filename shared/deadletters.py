@@ -41,7 +41,7 @@ def _drain(channel, service):
         messages.append(message)
 
 
-def browse(settings, services, catalogue=CATALOGUE):
+def browse(settings, services):
     rows = []
     with Connection(settings.amqp_uri, connect_timeout=5) as connection:
         for service in services:

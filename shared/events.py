@@ -83,12 +83,6 @@ class Catalogue:
         except KeyError:
             raise KeyError("event type %r is not in the catalogue" % event_type)
 
-    def produced_by(self, service):
-        return [spec for spec in self if spec.producer == service]
-
-    def consumed_by(self, service):
-        return [spec for spec in self if service in spec.consumers]
-
     def services(self):
         names = set()
         for spec in self:

@@ -59,10 +59,6 @@ def mask_id(value):
     return value[:6] + "*" * 8 + value[-4:]
 
 
-def mask_phone(value):
-    return value[:3] + "****" + value[-4:]
-
-
 def make_id_number(region, born, sequence):
     """A valid ID number; used by tests, the README walk-through and the benchmark."""
     first17 = "%s%s%03d" % (region, born.strftime("%Y%m%d"), sequence % 1000)

@@ -28,6 +28,3 @@ class KeyedLocks:
             entry[1] -= 1
             if entry[1] == 0:
                 self._locks.pop(key, None)
-
-    def __len__(self):
-        return len(self._locks)

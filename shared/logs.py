@@ -3,7 +3,6 @@ the correlation id, so one linkage can be followed across all five services
 with grep."""
 import json
 import logging
-import sys
 import threading
 
 from shared import clock
@@ -39,14 +38,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str, ensure_ascii=False)
-
-
-def configure(service, level=logging.INFO):
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter(service))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
 
 
 def info(logger, msg, **fields):
