@@ -3,7 +3,10 @@ from datetime import datetime, timezone
 
 
 def utcnow():
-    return datetime.now(timezone.utc)
+    """Now, to the millisecond: what BSON keeps, so a time a service answers
+    with from memory is the one a later read returns."""
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def isoformat(moment):

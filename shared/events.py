@@ -65,14 +65,24 @@ class Event:
 
 
 class Catalogue:
-    """Every event of a system: who produces it, who consumes it, its schema."""
+    """Every event of a system: who produces it, who consumes it, its schema.
+
+    Schema instances are built once here and shared: building one copies
+    every declared field (a tenth of the committee's CPU when it was done
+    per event), and marshmallow keeps no per-call state on them."""
 
     def __init__(self, specs):
         self._specs = {}
+        self._writers = {}  # event type -> schema of its current version
+        self._readers = {}  # (event type, version) -> schema that ignores unknown fields
+        self._envelope = EnvelopeSchema()
         for spec in specs:
             if spec.event_type in self._specs:
                 raise ValueError("event %s declared twice" % spec.event_type)
             self._specs[spec.event_type] = spec
+            self._writers[spec.event_type] = spec.schema()
+            for version in {spec.version, *spec.older}:
+                self._readers[spec.event_type, version] = spec.schema_for(version)(unknown=EXCLUDE)
 
     def __iter__(self):
         return iter(self._specs.values())
@@ -97,7 +107,7 @@ class Catalogue:
         spec = self.spec(event_type)
         if producer is not None and producer != spec.producer:
             raise ValueError("%s is produced by %s, not %s" % (event_type, spec.producer, producer))
-        schema = spec.schema()
+        schema = self._writers[event_type]
         dumped = schema.dump(payload)
         errors = schema.validate(dumped)
         if errors:
@@ -117,18 +127,18 @@ class Catalogue:
         if not isinstance(body, dict):
             raise InvalidEvent("body is not a JSON object")
         try:
-            envelope = EnvelopeSchema().load(body)
+            envelope = self._envelope.load(body)
         except ValidationError as exc:
             raise InvalidEvent("envelope: %s" % exc.messages)
         try:
             spec = self.spec(envelope["event_type"])
         except KeyError as exc:
             raise InvalidEvent(str(exc))
-        schema_cls = spec.schema_for(envelope["schema_version"])
-        if schema_cls is None:
+        schema = self._readers.get((spec.event_type, envelope["schema_version"]))
+        if schema is None:
             raise InvalidEvent("%s has no schema version %s" % (spec.event_type, envelope["schema_version"]))
         try:
-            payload = schema_cls(unknown=EXCLUDE).load(envelope["payload"])
+            payload = schema.load(envelope["payload"])
         except ValidationError as exc:
             raise InvalidEvent("payload: %s" % exc.messages)
         return Event(

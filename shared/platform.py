@@ -15,6 +15,7 @@ from shared.broker import Broker
 from shared.catalogue import CATALOGUE
 from shared.locks import KeyedLocks
 from shared.settings import Settings
+from shared.writes import Writes
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Platform(SharedExtension):
         )
         self.db = self.client[self.settings.db_name]
         self.locks = KeyedLocks()
+        self.writes = Writes(self.db, self.locks, self.settings.write_guards)
         self.broker = Broker(self.settings.amqp_uri, self.catalogue, self.settings.retry_delays_ms)
 
     def stop(self):

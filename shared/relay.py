@@ -1,14 +1,14 @@
 """The outbox relay: publishes the events that services wrote into their
 documents, with publisher confirms, then marks them sent.
 
-It is told right after a write that carries events which document it was
-(so events leave within milliseconds) and fetches that document by `_id`,
-and it also scans for everything due every OUTBOX_SCAN_SECONDS, and at each
-retry while the broker is unreachable, so events written while the broker
-was down, or by a process that died before publishing, go out once it is back. (Fetching by `_id` instead of
-scanning on every write matters on FerretDB's SQLite backend, where any
-other filter decodes every document of the collection.)
-Broker or database errors back off exponentially up to 30 s.
+Right after a write that carries events, the store hands it the document's
+`_id` and the envelopes it wrote, so events leave within milliseconds and
+without a read. It also scans for everything due every OUTBOX_SCAN_SECONDS,
+and at each retry while the broker is unreachable, so events written while
+the broker was down, or by a process that died before publishing, go out
+once it is back. (Avoiding scans on every write matters on FerretDB's SQLite
+backend, where any filter but `{_id}` decodes every document of the
+collection.) Broker or database errors back off exponentially up to 30 s.
 """
 import logging
 import threading
@@ -42,7 +42,10 @@ class OutboxRelay(DependencyProvider):
 
     def setup(self):
         self._wakeup = threading.Event()
-        self._written = deque()  # (collection, _id) written with events, not yet relayed
+        self._written = deque()  # (collection, _id, envelopes) written, not yet relayed
+        # Event ids the last two scans published: their entries may still be
+        # queued (a write's hand-over can follow a scan that already saw it).
+        self._scanned, self._scanned_before = set(), set()
         self._running = False
         self._thread = None
         for dependency in self.container.dependencies:
@@ -65,10 +68,11 @@ class OutboxRelay(DependencyProvider):
         if self._thread is not None:
             self._thread.kill()
 
-    def wake(self, collection=None, document_id=None):
-        # Bounded: while the broker is down the periodic scan carries the load.
+    def wake(self, collection=None, document_id=None, envelopes=()):
+        # Bounded: while the broker is down the periodic scan carries the load
+        # (a document stays due until every event in it went out).
         if collection is not None and len(self._written) < WRITTEN_MAX:
-            self._written.append((collection, document_id))
+            self._written.append((collection, document_id, list(envelopes)))
         self._wakeup.set()
 
     def _run(self):
@@ -86,6 +90,7 @@ class OutboxRelay(DependencyProvider):
                     self.relay_written()
                 if backoff or time.monotonic() - last_scan >= scan:
                     last_scan = time.monotonic()
+                    self._scanned_before, self._scanned = self._scanned, set()
                     while self._running and self.relay_once() >= BATCH:
                         eventlet.sleep(0)
                 backoff = 0.0
@@ -99,47 +104,46 @@ class OutboxRelay(DependencyProvider):
                 self._update_gauges()
 
     def relay_written(self):
-        """Publish the documents the store said it wrote, each fetched by `_id`."""
-        done = set()
+        """Publish the events the store said it wrote, as it handed them over."""
+        handled = 0
         while self._written and self._running:
-            key = self._written.popleft()
-            if key in done:
-                continue
-            done.add(key)
-            collection = self.platform.db[key[0]]
-            document = collection.find_one({"_id": key[1]}, {"outbox": 1, "version": 1})
-            if document is not None and document.get("outbox"):
-                self._publish_document(collection, document)
-        return len(done)
+            name, document_id, envelopes = self._written.popleft()
+            # A scan may have sent some of them already (say, after an outage).
+            envelopes = [env for env in envelopes if env["event_id"] not in self._scanned
+                         and env["event_id"] not in self._scanned_before]
+            if envelopes:
+                self._publish(self.platform.db[name], document_id, envelopes)
+            handled += 1
+        return handled
 
     def relay_once(self):
         """Publish what is due; the number of documents handled."""
         handled = 0
         for name in self.collections:
             collection = self.platform.db[name]
-            due = collection.find(outbox.pending_query(clock.utcnow()),
-                                  {"outbox": 1, "version": 1}).limit(BATCH)
+            due = collection.find(outbox.pending_query(clock.utcnow()), outbox.PROJECTION).limit(BATCH)
             for document in due:
-                self._publish_document(collection, document)
+                envelopes = outbox.pending_events(document)
+                self._publish(collection, document["_id"], envelopes)
+                self._scanned.update(env["event_id"] for env in envelopes)
                 handled += 1
         return handled
 
-    def _publish_document(self, collection, document):
+    def _publish(self, collection, document_id, envelopes):
         published, refused = [], None
         try:
-            for envelope in outbox.pending_events(document):
+            for envelope in envelopes:
                 self.platform.broker.publish_event(envelope)
                 self.platform.metrics.events_published.labels(envelope["event_type"]).inc()
                 published.append(envelope["event_id"])
         except Unroutable as exc:
             refused = exc
         finally:
-            with self.platform.locks.hold((collection.name, document["_id"])):
-                outbox.mark_published(collection, document, published)
-                if refused is not None:
-                    # The broker is up but will not take this event (its topology is
-                    # missing): set the document aside so the others keep flowing.
-                    outbox.postpone(collection, document, UNROUTABLE_RETRY_SECONDS)
+            outbox.mark_published(self.platform.writes, collection, document_id, published)
+            if refused is not None:
+                # The broker is up but will not take this event (its topology is
+                # missing): set the document aside so the others keep flowing.
+                outbox.postpone(collection, document_id, UNROUTABLE_RETRY_SECONDS)
         if refused is not None:
             self.platform.metrics.outbox_publish_failures.inc()
             log.error("event refused by the broker; retrying its document in %ss: %s",

@@ -7,6 +7,7 @@ development secret.
 from dataclasses import dataclass
 
 from shared.parties import LINKED
+from shared.writes import MODES as WRITE_GUARD_MODES
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
 
@@ -31,6 +32,13 @@ def _ms_list(value):
     return tuple(int(item) for item in str(value).replace(" ", "").split(",") if item)
 
 
+def _write_guards(value):
+    value = "auto" if _blank(value) else str(value).strip().lower()
+    if value not in WRITE_GUARD_MODES:
+        raise ValueError("WRITE_GUARDS must be one of %s, not %r" % (", ".join(WRITE_GUARD_MODES), value))
+    return value
+
+
 def _blank(value):
     return value is None or value == ""
 
@@ -49,6 +57,7 @@ class Settings:
     max_body_bytes: int
     overdue_scan_seconds: float
     time_limits: dict
+    write_guards: str = "auto"
 
     @property
     def max_attempts(self):
@@ -81,4 +90,5 @@ class Settings:
             max_body_bytes=int(config.get("MAX_BODY_BYTES") or 65536),
             overdue_scan_seconds=float(config.get("OVERDUE_SCAN_SECONDS") or 15),
             time_limits=limits,
+            write_guards=_write_guards(config.get("WRITE_GUARDS")),
         )

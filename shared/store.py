@@ -3,9 +3,9 @@ repository with domain methods per worker, indexes created at start."""
 from nameko.extensions import DependencyProvider
 
 from shared import clock
-from shared.locks import KeyedLocks
 from shared.outbox import insert_with_events, update_with_events
 from shared.platform import Platform
+from shared.writes import Writes
 
 
 class Repository:
@@ -16,16 +16,16 @@ class Repository:
     OUTBOX_COLLECTIONS = ()
 
     def __init__(self, db, catalogue, service, on_events_written=lambda *written: None,
-                 locks=None):
+                 writes=None):
         self.db = db
         self.catalogue = catalogue
         self.service = service
         self._on_events_written = on_events_written
-        self._locks = locks if locks is not None else KeyedLocks()
+        self.writes = writes if writes is not None else Writes(db)
 
     def locked(self, collection, document_id):
         """Hold while reading a document and writing what depends on it."""
-        return self._locks.hold((collection, document_id))
+        return self.writes.locked(collection, document_id)
 
     @classmethod
     def create_indexes(cls, db):
@@ -38,22 +38,18 @@ class Repository:
     def insert(self, collection, document, events=()):
         self.db[collection].insert_one(insert_with_events(document, events))
         if events:
-            self._on_events_written(collection, document["_id"])
+            self._on_events_written(collection, document["_id"], events)
 
-    def apply_once(self, collection, query, event_id, update, events=()):
+    def apply_once(self, collection, query, event_id, update, events=(), current=None):
         """Apply `update` to the document matching `query` unless `event_id`
         was applied to it already; the event id is recorded in the same
-        write. True if it was applied now."""
+        write. True if it was applied now. `current`: the document as read
+        under its lock, which the caller still holds."""
         guarded = dict(query)
         guarded["applied_events"] = {"$ne": event_id}
         update = update_with_events(update, events)
         update.setdefault("$push", {})["applied_events"] = event_id
-        update.setdefault("$set", {})["updated_at"] = clock.utcnow()
-        with self.locked(collection, query["_id"]):
-            result = self.db[collection].update_one(guarded, update)
-        if result.modified_count and events:
-            self._on_events_written(collection, query["_id"])
-        return bool(result.modified_count)
+        return self._write(collection, guarded, update, events, current)
 
     def note_overdue(self, collection, event):
         """Record the committee's notice that this party is late on a linkage.
@@ -69,15 +65,19 @@ class Repository:
             raise LookupError("no task %s yet" % event.payload["returnee_id"])
         return applied
 
-    def update(self, collection, query, update, events=()):
+    def update(self, collection, query, update, events=(), current=None):
         """Update one document (with a guard in `query`); True if it matched."""
-        update = update_with_events(update, events)
+        return self._write(collection, query, update_with_events(update, events), events, current)
+
+    def _write(self, collection, query, update, events, current):
         update.setdefault("$set", {})["updated_at"] = clock.utcnow()
+        # The hand-over to the relay happens under the lock, so a document's
+        # writes reach the relay in the order they were made.
         with self.locked(collection, query["_id"]):
-            result = self.db[collection].update_one(query, update)
-        if result.matched_count and events:
-            self._on_events_written(collection, query["_id"])
-        return bool(result.matched_count)
+            written = self.writes.update_one(self.db[collection], query, update, current)
+            if written and events:
+                self._on_events_written(collection, query["_id"], events)
+        return written
 
 
 class Store(DependencyProvider):
@@ -93,7 +93,7 @@ class Store(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self.repository_cls(self.platform.db, self.platform.catalogue,
                                    self.container.service_name, self.relay_wakeup,
-                                   self.platform.locks)
+                                   self.platform.writes)
 
 
 def insert_once(repository, collection, document, events=()):

@@ -45,14 +45,18 @@ class CheckRepository(Repository):
     def get(self, check_id):
         return self.db[CHECKS].find_one({"_id": check_id})
 
-    def decide(self, check_id, outcome, note, officer):
-        """Record the decision if the check is still pending; False otherwise."""
+    def decide(self, check, outcome, note, officer):
+        """Record the decision on `check` (read under its lock) if it is still
+        pending: the check as decided, or None if it was decided already."""
         now = clock.utcnow()
+        decision = {"status": outcome, "note": note, "decided_by": officer, "decided_at": now}
         completed = self.event("identity_check_completed",
-                               {"returnee_id": check_id, "outcome": outcome, "decided_at": now},
-                               check_id)
-        return self.update(CHECKS, {"_id": check_id, "status": "pending"}, {"$set": {
-            "status": outcome, "note": note, "decided_by": officer, "decided_at": now}}, [completed])
+                               {"returnee_id": check["_id"], "outcome": outcome, "decided_at": now},
+                               check["_id"])
+        if self.update(CHECKS, {"_id": check["_id"], "status": "pending"}, {"$set": decision},
+                       [completed], current=check):
+            return dict(check, **decision)
+        return None
 
     def search(self, status=None, overdue=None, returnee_id=None, limit=50, offset=0):
         query = {}

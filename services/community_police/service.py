@@ -11,6 +11,11 @@ from services.community_police.repository import CHECKS, CheckRepository
 from services.community_police.schemas import CheckQuery, CheckSchema, DecisionSchema
 
 
+# The decision's schemas, built once (building one copies all its fields).
+DECISION = DecisionSchema()
+DECIDED = CheckSchema(only=("id", "status", "decided_at", "decided_by"))
+
+
 class CommunityPoliceService(PlatformService):
     name = POLICE
     checks = Store(CheckRepository)
@@ -43,14 +48,15 @@ class CommunityPoliceService(PlatformService):
 
     @api("POST", "/api/v1/checks/<string:check_id>/decision")
     def decide(self, request, check_id):
-        decision = read_json(request, DecisionSchema())
-        check = self._existing(check_id)
-        if check["status"] != "pending" or not self.checks.decide(
-                check_id, decision["outcome"], decision["note"], request.principal.subject):
-            current = self.checks.get(check_id)
-            raise Conflict("check %s was already decided: %s" % (check_id, current["status"]))
-        return CheckSchema(only=("id", "status", "decided_at", "decided_by")).dump(
-            self.checks.get(check_id))
+        decision = read_json(request, DECISION)
+        with self.checks.locked(CHECKS, check_id):
+            check = self._existing(check_id)
+            decided = check["status"] == "pending" and self.checks.decide(
+                check, decision["outcome"], decision["note"], request.principal.subject)
+            if not decided:
+                current = self.checks.get(check_id) if check["status"] == "pending" else check
+                raise Conflict("check %s was already decided: %s" % (check_id, current["status"]))
+        return DECIDED.dump(decided)
 
     def _existing(self, check_id):
         check = self.checks.get(check_id)

@@ -37,17 +37,18 @@ class LinkageRepository(Repository):
         self.insert(LINKAGES, dict(linkage, open_person=linkage["id_number"]), events)
 
     def record_party_event(self, linkage, event_id, changes, events=()):
-        """Apply `changes` if the linkage is still the version we read and the
-        event is not applied yet. True if applied now, False if it had been
-        applied before; VersionConflict if someone else wrote in between."""
+        """Apply `changes` if the linkage is still the version we read (under
+        its lock) and the event is not applied yet. True if applied now,
+        False if it had been applied before; VersionConflict if someone else
+        wrote in between (read again)."""
+        if event_id in linkage.get("applied_events", ()):
+            return False
         update = {"$set": changes} if changes else {}
         if changes.get("status") == "closed":
             update["$unset"] = {"open_person": ""}  # the person may register again
         query = {"_id": linkage["_id"], "version": linkage["version"]}
-        if self.apply_once(LINKAGES, query, event_id, update, events):
+        if self.apply_once(LINKAGES, query, event_id, update, events, current=linkage):
             return True
-        if self.db[LINKAGES].find_one({"_id": linkage["_id"], "applied_events": event_id}, {"_id": 1}):
-            return False
         raise VersionConflict(linkage["_id"])
 
     def search(self, status=None, overdue=None, party=None, limit=50, offset=0):

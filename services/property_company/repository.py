@@ -58,15 +58,17 @@ class GatePassRepository(Repository):
 
     def apply_police_outcome(self, event):
         returnee_id = event.payload["returnee_id"]
-        gate_pass = self.db[PASSES].find_one({"_id": returnee_id})
-        if gate_pass is None:
-            raise PassNotYetHeld(returnee_id)
-        status, event_type = DECISIONS[event.payload["outcome"]]
-        now = clock.utcnow()
-        decided = self.event(event_type, {"returnee_id": returnee_id,
-                                          "pass_id": gate_pass["pass_id"], "at": now}, returnee_id)
-        return self.apply_once(PASSES, {"_id": returnee_id, "status": "held"}, event.event_id,
-                               {"$set": {"status": status, "decided_at": now}}, [decided])
+        with self.locked(PASSES, returnee_id):
+            gate_pass = self.db[PASSES].find_one({"_id": returnee_id})
+            if gate_pass is None:
+                raise PassNotYetHeld(returnee_id)
+            status, event_type = DECISIONS[event.payload["outcome"]]
+            now = clock.utcnow()
+            decided = self.event(event_type, {"returnee_id": returnee_id,
+                                              "pass_id": gate_pass["pass_id"], "at": now}, returnee_id)
+            return self.apply_once(PASSES, {"_id": returnee_id, "status": "held"}, event.event_id,
+                                   {"$set": {"status": status, "decided_at": now}}, [decided],
+                                   current=gate_pass)
 
     def search(self, returnee_id=None, status=None, building=None, limit=50, offset=0):
         query = {}

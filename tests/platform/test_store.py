@@ -1,4 +1,5 @@
-"""Integration: the Mongo store's guarantees against the real database."""
+"""Integration: the Mongo store's guarantees against the real database, with
+write guards checked by the database and by the process (shared/writes.py)."""
 import eventlet
 import pytest
 from pymongo import MongoClient
@@ -7,15 +8,27 @@ from shared import clock, outbox
 from shared.catalogue import CATALOGUE
 from shared.locks import KeyedLocks
 from shared.store import Repository, insert_once
+from shared.writes import Writes
 from tests.conftest import MONGO_URI
 
 
-@pytest.fixture
-def repo(db_prefix):
+@pytest.fixture(params=["database", "process"])
+def repo(request, db_prefix):
     client = MongoClient(MONGO_URI, tz_aware=True)
-    yield Repository(client[db_prefix + "store"], CATALOGUE, "neighborhood_committee",
-                     locks=KeyedLocks())
+    db = client[db_prefix + "store"]
+    written = []
+    repository = Repository(db, CATALOGUE, "neighborhood_committee",
+                            lambda *handed: written.append(handed),
+                            writes=Writes(db, KeyedLocks(), request.param))
+    repository.handed_over = written
+    yield repository
     client.close()
+
+
+def overdue_event(repo, returnee_id, party="developer"):
+    return repo.event("linkage_party_overdue", {
+        "returnee_id": returnee_id, "party": party, "due_at": clock.utcnow(),
+        "detected_at": clock.utcnow()}, returnee_id)
 
 
 def test_concurrent_updates_of_one_document_are_all_kept(repo):
@@ -62,12 +75,12 @@ def test_the_change_and_its_events_are_one_write_and_the_relay_mark_keeps_new_ev
         "detected_at": clock.utcnow()}, "r")
     repo.update("linkages", {"_id": "r"}, {"$set": {"status": "open"}}, [second])
     # ...so marking the first as published must not clear the due mark.
-    outbox.mark_published(repo.db["linkages"], stored, [first["event_id"]])
+    outbox.mark_published(repo.writes, repo.db["linkages"], "r", [first["event_id"]])
     after = repo.db["linkages"].find_one({"_id": "r"})
     assert list(after["outbox"]) == [second["event_id"]]
     assert after["outbox_due"] is not None
 
-    outbox.mark_published(repo.db["linkages"], after, [second["event_id"]])
+    outbox.mark_published(repo.writes, repo.db["linkages"], "r", [second["event_id"]])
     done = repo.db["linkages"].find_one({"_id": "r"})
     assert done["outbox"] == {} and done["outbox_due"] is None
 
@@ -79,8 +92,53 @@ def test_a_partly_published_document_stays_due_for_the_rest(repo):
     repo.insert("linkages", {"_id": "p"}, events)
     stored = repo.db["linkages"].find_one({"_id": "p"})
     # The broker took the first event, then went away.
-    outbox.mark_published(repo.db["linkages"], stored, [events[0]["event_id"]])
+    outbox.mark_published(repo.writes, repo.db["linkages"], "p", [events[0]["event_id"]])
     after = repo.db["linkages"].find_one({"_id": "p"})
     assert list(after["outbox"]) == [events[1]["event_id"]]
     assert after["outbox_due"] is not None
     assert repo.db["linkages"].count_documents(outbox.pending_query(clock.utcnow())) == 1
+
+
+def test_a_write_without_events_between_read_and_mark_does_not_strand_the_due_mark(repo):
+    # The relay holds the envelopes; the linkage changes (no new event) before
+    # the relay marks them: the document must not stay due with nothing in it.
+    event = overdue_event(repo, "v")
+    repo.insert("linkages", {"_id": "v", "status": "open"}, [event])
+    assert repo.apply_once("linkages", {"_id": "v"}, "party-event", {"$set": {"status": "open"}})
+    outbox.mark_published(repo.writes, repo.db["linkages"], "v", [event["event_id"]])
+    done = repo.db["linkages"].find_one({"_id": "v"})
+    assert done["outbox"] == {} and done["outbox_due"] is None
+
+
+def test_a_due_mark_left_with_nothing_pending_is_cleared_by_the_next_scan(repo):
+    repo.db["linkages"].insert_one({"_id": "s", "outbox": {}, "outbox_due": clock.utcnow(),
+                                    "version": 4})  # as an older relay could leave it
+    outbox.mark_published(repo.writes, repo.db["linkages"], "s", [])
+    assert repo.db["linkages"].find_one({"_id": "s"})["outbox_due"] is None
+
+
+def test_the_relay_is_handed_each_write_with_its_events_in_order(repo):
+    first, second = overdue_event(repo, "h"), overdue_event(repo, "h", "community_police")
+    repo.insert("linkages", {"_id": "h", "status": "open"}, [first])
+    repo.update("linkages", {"_id": "h", "status": "open"}, {"$set": {"seen": 1}}, [second])
+    assert not repo.update("linkages", {"_id": "h", "status": "closed"}, {"$set": {"seen": 2}},
+                           [overdue_event(repo, "h")])
+    assert repo.handed_over == [("linkages", "h", [first]), ("linkages", "h", [second])]
+
+
+def test_a_guarded_write_that_does_not_match_changes_nothing(repo):
+    repo.insert("things", {"_id": "g", "status": "pending", "parties": {"police": {"done": False}}})
+    assert not repo.update("things", {"_id": "g", "status": "cleared"}, {"$set": {"x": 1}})
+    assert not repo.update("things", {"_id": "g", "parties.police.done": True}, {"$set": {"x": 1}})
+    assert not repo.update("things", {"_id": "missing"}, {"$set": {"x": 1}})
+    assert repo.update("things", {"_id": "g", "parties.police.done": False}, {"$set": {"x": 2}})
+    document = repo.db["things"].find_one({"_id": "g"})
+    assert document["x"] == 2 and document["version"] == 2
+
+
+def test_auto_checks_guards_in_the_process_only_on_ferretdb(db_prefix):
+    with MongoClient(MONGO_URI, tz_aware=True) as client:
+        on_ferretdb = "ferretdbVersion" in client.admin.command("buildInfo")
+        writes = Writes(client[db_prefix + "store"])
+        assert writes.in_process is on_ferretdb
+        assert writes.mode == ("process" if on_ferretdb else "database")
