@@ -5,6 +5,11 @@
 #
 # Usage: scripts/stack.sh up | down [--purge] | status | env
 #
+# FERRETDB_HANDLER=postgresql scripts/stack.sh up: FerretDB (even if mongod is installed) on a
+# private PostgreSQL cluster in $STACK_DIR/postgres, 127.0.0.1:$PG_PORT (default 55432),
+# installing Debian's postgresql if needed. FerretDB then evaluates filters in PostgreSQL
+# rather than in Go (for benchmarks). The default, sqlite, is the setup described above.
+#
 # Anything already listening on the configured ports is reused and never touched.
 # Servers started here run as plain background processes (no systemd); their
 # state, logs and pid files live under $STACK_DIR (default <repo>/.stack).
@@ -23,6 +28,10 @@ FERRETDB_BIN=$CACHE/ferretdb-$FERRETDB_VERSION
 RABBIT_BIN=/usr/lib/rabbitmq/bin   # not /usr/sbin: those wrappers su to the rabbitmq user
 RABBIT_NODE=${RABBIT_NODE:-linkage@localhost}
 RS=$STACK_DIR/rabbitmq
+FERRETDB_HANDLER=${FERRETDB_HANDLER:-sqlite}   # (FerretDB reads the same variable; our flag wins)
+PS=$STACK_DIR/postgres
+PG_PORT=${PG_PORT:-55432}   # not 5432: a system PostgreSQL may be there
+PG_USER=postgres            # the cluster's superuser (initdb -U), whoever owns its files
 
 log() { echo "stack: $*"; }
 die() { echo "stack: ERROR: $*" >&2; exit 1; }
@@ -44,8 +53,9 @@ is_local() { [[ $1 == 127.0.0.1 || $1 == localhost ]]; }
 listen_ip() { echo "${1/#localhost/127.0.0.1}"; }
 # pid_alive PIDFILE: the recorded process runs and is ours: its command line mentions
 # $STACK_DIR/, so a pid recycled after a reboot is never taken for (and killed as) ours.
+# The pid is the file's first line (PostgreSQL's postmaster.pid has more lines).
 pid_alive() {
-  local p; p=$(cat "$1" 2>/dev/null) && [[ -n $p ]] && tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF -- "$STACK_DIR/"
+  local p; p=$(head -n1 "$1" 2>/dev/null) && [[ -n $p ]] && tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF -- "$STACK_DIR/"
 }
 # wait_for SECONDS CMD...: poll until CMD succeeds.
 wait_for() { local end=$((SECONDS + $1)); shift; until "$@"; do ((SECONDS < end)) || return 1; sleep 0.5; done; }
@@ -120,6 +130,111 @@ stop_rabbitmq() {
   rm -f "$RS/pid"
 }
 
+# ---------------------------------------------------------------- PostgreSQL (FERRETDB_HANDLER=postgresql)
+PG_PIDFILE=$PS/data/postmaster.pid   # written and removed by the postmaster itself
+
+# The bin directory with initdb and pg_ctl: the cluster's own major version if it exists,
+# else the newest Debian one, else whatever PATH has.
+pg_bindir() {
+  local d
+  for d in "/usr/lib/postgresql/$(cat "$PS/data/PG_VERSION" 2>/dev/null)/bin" \
+           $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
+    [[ -x $d/initdb && -x $d/pg_ctl ]] && { echo "$d"; return; }
+  done
+  d=$(command -v pg_ctl) && [[ -x ${d%/*}/initdb ]] && echo "${d%/*}"
+}
+
+install_postgresql() {
+  pg_bindir >/dev/null && return
+  # The package may also create (and start) Debian's own cluster on 5432; it is not used here.
+  log "PostgreSQL not installed; installing postgresql with apt (log: $STACK_DIR/apt.log)"
+  { as_root apt-get update && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; } \
+    >>"$STACK_DIR/apt.log" 2>&1 || die "apt-get install postgresql failed, see $STACK_DIR/apt.log"
+  pg_bindir >/dev/null || die "postgresql installed, but no initdb/pg_ctl under /usr/lib/postgresql/*/bin"
+}
+
+# as_pg CMD...: PostgreSQL refuses to run as root, so as root the cluster belongs to, and its
+# tools run as, the 'postgres' user Debian's package creates. Run from $PS: a cwd the user
+# cannot read (/root) makes the tools complain.
+as_pg() {
+  if ((EUID == 0)); then (cd "$PS" && runuser -u postgres -- "$@")
+  else (cd "$PS" && "$@"); fi
+}
+
+# $PS: owned by the user the server runs as (it writes its log and unix socket there).
+prepare_pg_dir() {
+  # A unix socket's path is limited to 107 bytes; PostgreSQL would not start.
+  ((${#PS} + 18 <= 107)) || die "$PS is too long for PostgreSQL's unix socket; use a shorter STACK_DIR"
+  mkdir -p "$PS"
+  ((EUID == 0)) || return 0
+  id -u postgres >/dev/null 2>&1 || die "running as root, and there is no 'postgres' user to run PostgreSQL as"
+  chown postgres: "$PS"
+  runuser -u postgres -- test -w "$PS" ||
+    die "user postgres cannot reach $PS (a parent directory closed to others?); set STACK_DIR elsewhere, e.g. /tmp/stack"
+}
+
+init_postgres() {  # BIN
+  [[ -s $PS/data/PG_VERSION ]] && return
+  log "creating a private PostgreSQL cluster in $PS/data (log: $PS/initdb.log)"
+  # Built as data.new and renamed: an interrupted initdb never passes for a cluster.
+  # No locale: the machine's may not exist, and C is what a benchmark wants anyway.
+  rm -rf "$PS/data.new"
+  if ! as_pg "$1/initdb" -D "$PS/data.new" -U "$PG_USER" -A trust -E UTF8 --no-locale >"$PS/initdb.log" 2>&1; then
+    tail -n 15 "$PS/initdb.log" >&2; die "initdb failed, see $PS/initdb.log"
+  fi
+  # Trust, but only over the socket and loopback, where only this machine's users reach it.
+  # (> and >> into the existing files keep them owned by the cluster's user.)
+  cat >"$PS/data.new/pg_hba.conf" <<EOF
+# written by scripts/stack.sh
+local all all              trust
+host  all all 127.0.0.1/32 trust
+EOF
+  # The port is given at each start (-p) so that it follows PG_PORT.
+  cat >>"$PS/data.new/postgresql.conf" <<EOF
+
+# scripts/stack.sh: a private cluster, reachable from this machine only
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PS'
+EOF
+  mv "$PS/data.new" "$PS/data"
+}
+
+start_postgres() {
+  local bin
+  install_postgresql
+  prepare_pg_dir
+  bin=$(pg_bindir)
+  if pid_alive "$PG_PIDFILE"; then   # e.g. FerretDB was stopped by hand; it may run on another port
+    PG_PORT=$(sed -n 4p "$PG_PIDFILE")
+    log "our PostgreSQL (pid $(head -n1 "$PG_PIDFILE")) already runs on 127.0.0.1:$PG_PORT, using it"
+  else
+    tcp_open 127.0.0.1 "$PG_PORT" && die "port $PG_PORT is taken by a server stack.sh did not start; set PG_PORT"
+    init_postgres "$bin"
+    log "starting PostgreSQL $(cat "$PS/data/PG_VERSION") on 127.0.0.1:$PG_PORT (log: $PS/out.log)"
+    # pg_ctl -w returns once the server accepts connections. (Its own chatter is dropped; the
+    # server's goes to out.log, which pg_ctl, not this shell, must create: it is the user's.)
+    if ! as_pg "$bin/pg_ctl" start -D "$PS/data" -l "$PS/out.log" -o "-p $PG_PORT" -w -t 60 >/dev/null 2>&1 9>&-; then
+      tail -n 15 "$PS/out.log" >&2 || true; die "PostgreSQL did not start, see $PS/out.log"
+    fi
+  fi
+  # FerretDB needs its database to exist.
+  local q=("$bin/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tA)
+  if [[ $("${q[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'") != 1 ]]; then
+    "${q[@]}" -c "CREATE DATABASE ferretdb" >/dev/null || die "could not create database ferretdb on 127.0.0.1:$PG_PORT"
+  fi
+}
+
+pg_gone() { ! pid_alive "$PG_PIDFILE"; }
+stop_postgres() {
+  pid_alive "$PG_PIDFILE" || return 1
+  local pid bin; pid=$(head -n1 "$PG_PIDFILE")
+  log "stopping PostgreSQL (pid $pid)"
+  # fast: roll back open transactions and stop now. (SIGINT is the same, if pg_ctl is gone.)
+  if bin=$(pg_bindir) && as_pg "$bin/pg_ctl" stop -D "$PS/data" -m fast -w -t 60 >/dev/null; then return 0; fi
+  kill -INT "$pid" 2>/dev/null || true
+  wait_for 30 pg_gone || die "PostgreSQL (pid $pid) did not stop, see $PS/out.log"
+}
+
 # ---------------------------------------------------------------- database
 mongo_ping() {  # a real ping when some python has pymongo (exit 3: it doesn't), else TCP only
   local py rc
@@ -160,16 +275,21 @@ build_ferretdb() {
 }
 
 start_database() {
-  local kind dir
-  if command -v mongod >/dev/null; then
+  local kind dir backend what
+  if [[ $FERRETDB_HANDLER != postgresql ]] && command -v mongod >/dev/null; then
     kind=mongod; dir=$STACK_DIR/mongod; mkdir -p "$dir/data"
     log "starting mongod on $MONGO_HOST:$MONGO_PORT (log: $dir/out.log)"
     nohup mongod --dbpath "$dir/data" --bind_ip "$(listen_ip "$MONGO_HOST")" --port "$MONGO_PORT" >"$dir/out.log" 2>&1 </dev/null 9>&- &
   else
     build_ferretdb
     kind=ferretdb; dir=$STACK_DIR/ferretdb; mkdir -p "$dir/data" "$dir/state"
-    log "starting FerretDB $FERRETDB_VERSION (SQLite) on $MONGO_HOST:$MONGO_PORT (log: $dir/out.log)"
-    nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$dir/data/" \
+    backend=(--handler=sqlite --sqlite-url="file:$dir/data/"); what=SQLite
+    if [[ $FERRETDB_HANDLER == postgresql ]]; then
+      start_postgres
+      backend=(--handler=postgresql --postgresql-url="postgres://$PG_USER@127.0.0.1:$PG_PORT/ferretdb"); what="PostgreSQL 127.0.0.1:$PG_PORT"
+    fi
+    log "starting FerretDB $FERRETDB_VERSION ($what) on $MONGO_HOST:$MONGO_PORT (log: $dir/out.log)"
+    nohup "$FERRETDB_BIN" "${backend[@]}" \
       --listen-addr="$(listen_ip "$MONGO_HOST"):$MONGO_PORT" --telemetry=disable --state-dir="$dir/state" \
       --debug-addr=- --log-level=warn >"$dir/out.log" 2>&1 </dev/null 9>&- &
   fi
@@ -191,22 +311,33 @@ stop_database() {
     wait_for 20 port_free "$MONGO_HOST" "$MONGO_PORT" || kill -9 "$(cat "$dir/pid")" 2>/dev/null || true
     rm -f "$dir/pid"; stopped=0
   done
+  stop_postgres && stopped=0   # after FerretDB, its only client
   return $stopped
+}
+
+# What our FerretDB runs on, read from its command line (FERRETDB_HANDLER may have changed since).
+ferretdb_backend() {
+  pid_alive "$STACK_DIR/ferretdb/pid" || return 1
+  tr '\0' '\n' <"/proc/$(head -n1 "$STACK_DIR/ferretdb/pid")/cmdline" |
+    awk '/^--handler=/ { h = substr($0, 11) } /^--[a-z]+-url=/ { u = substr($0, index($0, "=") + 1) }
+         END { print h " (" u ")" }'
 }
 
 # ---------------------------------------------------------------- commands
 owner() {  # who runs the service on this port: us or someone else
-  local f; for f in "$@"; do pid_alive "$f" && { echo "started by stack.sh (pid $(cat "$f"))"; return; }; done
+  local f; for f in "$@"; do pid_alive "$f" && { echo "started by stack.sh (pid $(head -n1 "$f"))"; return; }; done
   echo "already running, not managed by stack.sh"
 }
 
 summary() {
-  local d mgmt=unreachable; mgmt_ok && mgmt=ok
+  local d b mgmt=unreachable; mgmt_ok && mgmt=ok
   log "broker:   $AMQP_URI  -- $(owner "$RS/pid")"
   log "          management UI $MGMT_URL (API $mgmt), metrics http://$AMQP_HOST:$((MGMT_PORT + 20))/metrics"
   log "database: $MONGO_URI  -- $(owner "$STACK_DIR/ferretdb/pid" "$STACK_DIR/mongod/pid")"
+  if b=$(ferretdb_backend); then log "          FerretDB $FERRETDB_VERSION on $b"; fi
   if pid_alive "$RS/pid"; then log "logs:     $RS/out.log, $RS/log/$RABBIT_NODE.log"; fi
   for d in ferretdb mongod; do if pid_alive "$STACK_DIR/$d/pid"; then log "logs:     $STACK_DIR/$d/out.log"; fi; done
+  if pid_alive "$PG_PIDFILE"; then log "logs:     $PS/out.log (PostgreSQL)"; fi
   log "shell:    eval \"\$(scripts/stack.sh env)\""
 }
 
@@ -217,6 +348,8 @@ lock() {
 }
 
 cmd_up() {
+  [[ $FERRETDB_HANDLER == sqlite || $FERRETDB_HANDLER == postgresql ]] ||
+    die "FERRETDB_HANDLER must be sqlite (the default) or postgresql, not '$FERRETDB_HANDLER'"
   lock
   if tcp_open "$AMQP_HOST" "$AMQP_PORT"; then
     log "RabbitMQ already listening on $AMQP_HOST:$AMQP_PORT, using it"
@@ -231,6 +364,11 @@ cmd_up() {
 
   if mongo_ping; then
     log "MongoDB-compatible server already answering on $MONGO_HOST:$MONGO_PORT, using it"
+    # Reusing a server means not choosing its backend: say so rather than benchmark the wrong one.
+    if [[ $FERRETDB_HANDLER == postgresql && $(ferretdb_backend) != postgresql* ]]; then
+      log "WARNING: FERRETDB_HANDLER=postgresql has no effect on that server; for FerretDB on PostgreSQL," \
+          "stop it ('down', if ours) or use a private stack (other STACK_DIR, MONGO_URI)"
+    fi
   elif tcp_open "$MONGO_HOST" "$MONGO_PORT"; then
     die "something listens on $MONGO_HOST:$MONGO_PORT but does not answer a MongoDB ping"
   else
@@ -248,18 +386,22 @@ cmd_down() {
   ((any)) || log "nothing started by stack.sh is running (servers not started by it are left alone)"
   if [[ ${1:-} == --purge ]]; then
     log "deleting stack data in $STACK_DIR"
-    rm -rf "$RS" "$STACK_DIR/ferretdb" "$STACK_DIR/mongod" "$STACK_DIR/apt.log" "$STACK_DIR/.lock"
+    rm -rf "$RS" "$STACK_DIR/ferretdb" "$STACK_DIR/mongod" "$PS" "$STACK_DIR/apt.log" "$STACK_DIR/.lock"
     rmdir "$STACK_DIR" 2>/dev/null || true
   elif ((any)); then log "data kept in $STACK_DIR (use 'down --purge' to delete it)"; fi
 }
 
 cmd_status() {
-  local rc=0
+  local rc=0 b=
   if tcp_open "$AMQP_HOST" "$AMQP_PORT"; then log "broker   UP   $AMQP_HOST:$AMQP_PORT -- $(owner "$RS/pid")"
   else log "broker   DOWN $AMQP_HOST:$AMQP_PORT"; rc=1; fi
   if mgmt_ok; then log "mgmt API UP   $MGMT_URL"; else log "mgmt API DOWN $MGMT_URL"; rc=1; fi
   if mongo_ping; then log "database UP   $MONGO_HOST:$MONGO_PORT -- $(owner "$STACK_DIR/ferretdb/pid" "$STACK_DIR/mongod/pid")"
   else log "database DOWN $MONGO_HOST:$MONGO_PORT"; rc=1; fi
+  if b=$(ferretdb_backend); then log "              FerretDB $FERRETDB_VERSION on $b"; fi
+  if pid_alive "$PG_PIDFILE"; then
+    log "postgres UP   127.0.0.1:$(sed -n 4p "$PG_PIDFILE") -- $(owner "$PG_PIDFILE"), log $PS/out.log"
+  elif [[ $b == postgresql* ]]; then log "postgres DOWN (FerretDB's backend), log $PS/out.log"; rc=1; fi
   return $rc
 }
 
