@@ -80,8 +80,9 @@ rabbit_env() {  # our node's environment; HOME matters: it holds the node's erla
     RABBITMQ_LOG_BASE=$RS/log RABBITMQ_ENABLED_PLUGINS_FILE=$RS/enabled_plugins \
     RABBITMQ_PID_FILE=$RS/pid RABBITMQ_CONFIG_FILE=$RS/rabbitmq \
     ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}' \
-    ERL_CRASH_DUMP=$RS/erl_crash.dump
-}   # (epmd and Erlang distribution stay off the network; a crash dump stays out of the repo)
+    ERL_CRASH_DUMP=$RS/erl_crash.dump RABBITMQ_DIST_PORT=${RABBITMQ_DIST_PORT:-$((AMQP_PORT + 20000))}
+}   # (epmd and Erlang distribution stay off the network; a crash dump stays out of the repo;
+    # the distribution port follows the AMQP port, so a second stack on other ports can boot)
 node_ctl() { ( rabbit_env; "$RABBIT_BIN/rabbitmqctl" -n "$RABBIT_NODE" -q "$@" ); }
 
 install_rabbitmq() {
