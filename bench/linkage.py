@@ -44,11 +44,12 @@ def _wall(moment):
 
 
 class LinkageBench:
-    def __init__(self, secret, non_local_share=0.4, drain_timeout=90.0, settle=6.0,
+    def __init__(self, secret, non_local_share=0.4, drain_timeout=90.0, catch_up_timeout=240.0, settle=6.0,
                  allocations=300, log=print, seed=None, service_settings=None):
         self.secret = secret
         self.people = People(non_local_share, seed=seed)
         self.drain_timeout = drain_timeout
+        self.catch_up_timeout = catch_up_timeout
         self.settle = settle
         self.allocations = allocations
         self.log = log
@@ -99,10 +100,10 @@ class LinkageBench:
     def _committee_count(self, name):
         return probes.metric_sum(probes.scrape(self.system.url(COMMITTEE)), name)
 
-    def _wait_count(self, name, target, started):
+    def _wait_count(self, name, target, started, timeout=None):
         """Poll the committee's counter (cheap: one small HTTP GET a second)
-        until it reaches `target`; (reached, seconds waited)."""
-        deadline = started + self.drain_timeout
+        until it reaches `target`; (reached, the counter's value)."""
+        deadline = started + (self.drain_timeout if timeout is None else timeout)
         while True:
             value = self._committee_count(name)
             if value >= target:
@@ -139,11 +140,18 @@ class LinkageBench:
                 accepted.append((json.loads(outcome.body)["id"], outcome, body))
         drained, dispatched_now = self._wait_count(DISPATCHED, dispatched_before + len(accepted),
                                                    window["ended_wall"])
+        caught_up = drained
+        if not drained:
+            self.log("  not drained after %ss: %d of %d dispatched; waiting up to %ss more for the "
+                     "backlog, so the ledger tells lost from late" % (
+                         self.drain_timeout, dispatched_now - dispatched_before, len(accepted),
+                         self.catch_up_timeout))
+            caught_up, dispatched_now = self._wait_count(
+                DISPATCHED, dispatched_before + len(accepted), time.time(), self.catch_up_timeout)
+            self.log("  %s: %d of %d dispatched" % ("caught up" if caught_up else "still behind",
+                                                    dispatched_now - dispatched_before, len(accepted)))
         cpu.mark("dispatched")
         metrics_mid = self.scrape()
-        if not drained:
-            self.log("  not drained after %ss: %d of %d dispatched" % (
-                self.drain_timeout, dispatched_now - dispatched_before, len(accepted)))
 
         # Decisions only once every registration has reached the police: a
         # decision on a check that is not there yet is a 404, not a measurement.
@@ -176,7 +184,7 @@ class LinkageBench:
             self.log("  WARNING: %s restarted during this step (someone else's test?): "
                      "its numbers are not valid" % " and ".join(restarted))
 
-        return dict(stack_restarted=restarted, **self._results(rate, duration, count, outcomes, window, accepted, drained,
+        return dict(stack_restarted=restarted, caught_up=caught_up, **self._results(rate, duration, count, outcomes, window, accepted, drained,
                              decisions, decision_outcomes, decision_window, closed, cpu,
                              metrics_before, metrics_mid, metrics_after,
                              broker_before, broker_after))

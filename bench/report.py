@@ -45,7 +45,8 @@ def platform_table(steps):
             "/".join(ms(d[k]) for k in ("p50", "p95", "p99", "max")),
             "/".join(ms(c[k]) for k in ("p50", "p99", "max")),
             ms(step["registration_http"]["p99"]), ms(step["send_lateness"]["p99"]),
-            rate(step["messages"]["broker_per_second"]), str(lost), str(dup), str(errors),
+            rate(step["messages"]["broker_per_second"]),
+            str(lost) if step.get("caught_up", True) else "%d late" % lost, str(dup), str(errors),
             "%.1f | %.1f | %.1f" % (services * 1000, per.get("rabbitmq", 0) * 1000,
                                     (per.get("ferretdb", 0) + per.get("postgres", 0)) * 1000)))
     return _format(head, rows)

@@ -90,7 +90,6 @@ def test_a_partly_published_document_stays_due_for_the_rest(repo):
         "returnee_id": "p", "party": party, "due_at": clock.utcnow(),
         "detected_at": clock.utcnow()}, "p") for party in ("developer", "community_police")]
     repo.insert("linkages", {"_id": "p"}, events)
-    stored = repo.db["linkages"].find_one({"_id": "p"})
     # The broker took the first event, then went away.
     outbox.mark_published(repo.writes, repo.db["linkages"], "p", [events[0]["event_id"]])
     after = repo.db["linkages"].find_one({"_id": "p"})
