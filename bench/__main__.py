@@ -62,7 +62,23 @@ def parse_args(argv):
     parser.add_argument("--no-install", action="store_true",
                         help="never pip-install matplotlib or py-spy; skip what needs them")
     parser.add_argument("--label", default="", help="a note stored with the results")
-    return parser.parse_args(argv)
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="a service setting (environment variable) for the platform's five "
+                             "services, over the bench's own (repeatable)")
+    args = parser.parse_args(argv)
+    args.service_settings = dict(PRODUCT_RELAY)
+    for item in args.setting:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            parser.error("--setting takes NAME=VALUE, not %r" % item)
+        args.service_settings[name] = value
+    return args
+
+
+# The services run with the product's relay defaults (shared/settings.py), not
+# the end-to-end tests' faster ones (a scan every 2 s reads every document of
+# every collection, which on FerretDB/SQLite costs more as the data grows).
+PRODUCT_RELAY = {"OUTBOX_POLL_SECONDS": "1.0", "OUTBOX_SCAN_SECONDS": "30"}
 
 
 def conditions(args):
@@ -135,7 +151,8 @@ def run_platform(args, log):
     secret = os.environ.get("LINKAGE_SECRET") or DEVELOPMENT_SECRET
     bench = LinkageBench(secret, non_local_share=args.non_local_share,
                          drain_timeout=args.drain_timeout,
-                         catch_up_timeout=args.catch_up_timeout, log=log)
+                         catch_up_timeout=args.catch_up_timeout, log=log,
+                         service_settings=args.service_settings)
     steps, profile = [], None
     log("starting the five services (vhost %s, database prefix %s)"
         % (bench.system.vhost, bench.system.db_prefix))
@@ -177,8 +194,7 @@ def run_platform(args, log):
 def run_ceiling(args, log):
     from bench.ceiling_run import CeilingBench
     ceiling = CeilingBench(threads=args.ceiling_threads, partitions=args.ceiling_threads,
-                           drain_timeout=args.drain_timeout,
-                         catch_up_timeout=args.catch_up_timeout, log=log)
+                           drain_timeout=args.drain_timeout, log=log)
     steps = []
     log("starting the bare kombu ceiling (vhost %s)" % ceiling.vhost)
     ceiling.start()
