@@ -1,32 +1,34 @@
 """Publishing to RabbitMQ with publisher confirms and `mandatory` set.
 
-A publish returns only once the broker has confirmed it; an unroutable
-message (no queue bound) or a nack raises PublishFailed. Any failure drops
-the connection, so a late ack or return can never be taken for the next
-message's confirmation. The topology is declared on every new connection,
-before the first publish on it.
+Messages are published in batches (the relay's batch is one document's
+events) and the batch's confirms are awaited together: one round trip to
+the broker per batch, not one per message. A message the broker returns
+(no queue bound) or nacks is reported as refused; anything else that stops
+the whole batch being confirmed (connection lost, timeout) raises
+PublishFailed and drops the connection, so a late ack or return can never
+be taken for another message's. The topology is declared on every new
+connection, before the first publish on it.
 """
 import json
 import logging
 import threading
+import time
+import uuid
 
-from amqp.exceptions import MessageNacked
 from kombu import Connection
 
 from shared import topology
 
 log = logging.getLogger(__name__)
 
+
 class PublishFailed(Exception):
-    """The broker did not confirm the message (unreachable, or it said no)."""
+    """The broker did not confirm the messages (unreachable, or it said no)."""
 
 
 class Unroutable(PublishFailed):
     """The broker is up but refused this message (no queue bound, or nacked):
     retrying at once will not help, other messages may still go."""
-
-
-NO_ROUTE = 312
 
 
 class Broker:
@@ -42,21 +44,37 @@ class Broker:
         self._lock = threading.Lock()
         self._connection = None
         self._channel = None
+        self._next_tag = 1
+        self._unconfirmed = {}  # delivery tag -> message id, of the batch in flight
+        self._refused = set()   # message ids the broker returned or nacked
 
     def _ensure_channel(self):
         if self._channel is not None:
             return self._channel
-        connection = Connection(
-            self.amqp_uri,
-            connect_timeout=self.connect_timeout,
-            transport_options={"confirm_publish": True},
-            heartbeat=0,
-        )
+        connection = Connection(self.amqp_uri, connect_timeout=self.connect_timeout, heartbeat=0)
         connection.connect()
         channel = connection.channel()
         topology.declare(channel, self.catalogue, self.retry_delays_ms)
-        self._connection, self._channel = connection, channel
+        channel.confirm_select()
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        channel.events["basic_return"].add(self._on_return)
+        self._connection, self._channel, self._next_tag = connection, channel, 1
         return channel
+
+    def _settle(self, delivery_tag, multiple):
+        tags = [tag for tag in self._unconfirmed if tag <= delivery_tag] if multiple else [delivery_tag]
+        return [self._unconfirmed.pop(tag) for tag in tags if tag in self._unconfirmed]
+
+    def _on_ack(self, delivery_tag, multiple):
+        self._settle(delivery_tag, multiple)
+
+    def _on_nack(self, delivery_tag, multiple):
+        self._refused.update(self._settle(delivery_tag, multiple))
+
+    def _on_return(self, exc, exchange, routing_key, message):
+        # Sent before the message's ack, which still follows.
+        self._refused.add(message.properties.get("message_id"))
 
     def _drop(self):
         connection, self._connection, self._channel = self._connection, None, None
@@ -66,46 +84,63 @@ class Broker:
             except Exception:  # the connection is being thrown away anyway
                 log.debug("error while releasing a failed connection", exc_info=True)
 
-    def _publish(self, body, exchange, routing_key, headers=None, message_id=None):
-        payload = json.dumps(body, separators=(",", ":"))
+    def publish_all(self, messages):
+        """Publish `messages` ((body, exchange, routing_key, headers, message_id)
+        each) and wait for all their confirms; the message ids the broker
+        refused. PublishFailed if they could not all be confirmed."""
         with self._lock:
             try:
                 channel = self._ensure_channel()
-                message = channel.prepare_message(
-                    payload,
-                    content_type="application/json",
-                    content_encoding="utf-8",
-                    headers=headers or {},
-                    properties={"delivery_mode": 2, "message_id": message_id} if message_id
-                    else {"delivery_mode": 2},
-                )
-                channel.basic_publish(message, exchange=exchange, routing_key=routing_key,
-                                      mandatory=True, confirm_timeout=self.confirm_timeout)
+                self._unconfirmed, self._refused = {}, set()
+                for body, exchange, routing_key, headers, message_id in messages:
+                    message = channel.prepare_message(
+                        json.dumps(body, separators=(",", ":")),
+                        content_type="application/json",
+                        content_encoding="utf-8",
+                        headers=headers or {},
+                        properties={"delivery_mode": 2, "message_id": message_id},
+                    )
+                    self._unconfirmed[self._next_tag] = message_id
+                    self._next_tag += 1
+                    channel._basic_publish(message, exchange=exchange, routing_key=routing_key,
+                                           mandatory=True)
+                deadline = time.monotonic() + self.confirm_timeout
+                while self._unconfirmed:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError("no confirm within %ss" % self.confirm_timeout)
+                    self._connection.drain_events(timeout=remaining)
             except Exception as exc:
                 self._drop()
-                refused = isinstance(exc, MessageNacked) or getattr(exc, "reply_code", None) == NO_ROUTE
-                raise (Unroutable if refused else PublishFailed)("%s to %r/%r: %s" % (type(exc).__name__, exchange,
-                                                          routing_key, exc)) from exc
+                raise PublishFailed("%s publishing %d message(s) to %s: %s" % (
+                    type(exc).__name__, len(messages),
+                    sorted({(m[1], m[2]) for m in messages}), exc)) from exc
+            return [message[4] for message in messages if message[4] in self._refused]
 
-    def publish_event(self, envelope):
-        self._publish(
+    def _publish_one(self, body, exchange, routing_key, headers):
+        message_id = headers.get("message_id") or uuid.uuid4().hex
+        if self.publish_all([(body, exchange, routing_key, headers, message_id)]):
+            raise Unroutable("the broker refused %r/%r (no queue bound, or nacked)"
+                             % (exchange, routing_key))
+
+    def publish_events(self, envelopes):
+        """Publish events with their confirms awaited together; the ids of
+        those the broker refused (their topology is missing)."""
+        return self.publish_all([(
             envelope,
-            exchange=topology.event_exchange_name(envelope["producer"]),
-            routing_key=envelope["event_type"],
-            headers={"event_type": envelope["event_type"],
-                     "correlation_id": envelope["correlation_id"]},
-            message_id=envelope["event_id"],
-        )
+            topology.event_exchange_name(envelope["producer"]),
+            envelope["event_type"],
+            {"event_type": envelope["event_type"], "correlation_id": envelope["correlation_id"]},
+            envelope["event_id"],
+        ) for envelope in envelopes])
 
     def publish_to_queue(self, queue, body, headers):
         """Straight into a named queue, through the default exchange."""
-        self._publish(body, exchange="", routing_key=queue, headers=headers,
-                      message_id=headers.get("message_id"))
+        self._publish_one(body, "", queue, headers)
 
     def publish_delayed(self, queue, body, headers, delay_ms):
         """Into `queue` again after `delay_ms`, through that delay's retry queue."""
-        self._publish(body, exchange=topology.retry_name(delay_ms), routing_key=queue,
-                      headers=headers, message_id=headers.get("message_id"))
+        self._publish_one(body, topology.retry_name(delay_ms), queue, headers)
 
     def ping(self):
         with self._lock:

@@ -19,7 +19,6 @@ import eventlet
 from nameko.extensions import DependencyProvider
 
 from shared import clock, outbox
-from shared.broker import Unroutable
 from shared.platform import Platform
 from shared.store import Store
 
@@ -130,24 +129,23 @@ class OutboxRelay(DependencyProvider):
         return handled
 
     def _publish(self, collection, document_id, envelopes):
-        published, refused = [], None
-        try:
-            for envelope in envelopes:
-                self.platform.broker.publish_event(envelope)
+        """A document's events in one confirmed batch, then marked published.
+        If the batch fails, none is marked: the document stays due and the
+        scan sends them again (consumers are idempotent)."""
+        refused = set(self.platform.broker.publish_events(envelopes))
+        for envelope in envelopes:
+            if envelope["event_id"] not in refused:
                 self.platform.metrics.events_published.labels(envelope["event_type"]).inc()
-                published.append(envelope["event_id"])
-        except Unroutable as exc:
-            refused = exc
-        finally:
-            outbox.mark_published(self.platform.writes, collection, document_id, published)
-            if refused is not None:
-                # The broker is up but will not take this event (its topology is
-                # missing): set the document aside so the others keep flowing.
-                outbox.postpone(collection, document_id, UNROUTABLE_RETRY_SECONDS)
-        if refused is not None:
+        outbox.mark_published(self.platform.writes, collection, document_id,
+                              [env["event_id"] for env in envelopes if env["event_id"] not in refused])
+        if refused:
+            # The broker is up but will not take these events (their topology
+            # is missing): set the document aside so the others keep flowing.
+            outbox.postpone(collection, document_id, UNROUTABLE_RETRY_SECONDS)
             self.platform.metrics.outbox_publish_failures.inc()
-            log.error("event refused by the broker; retrying its document in %ss: %s",
-                      UNROUTABLE_RETRY_SECONDS, refused)
+            log.error("the broker refused %d event(s) of %s/%s; retrying in %ss: %s", len(refused),
+                      collection.name, document_id, UNROUTABLE_RETRY_SECONDS,
+                      sorted(env["event_type"] for env in envelopes if env["event_id"] in refused))
 
     def _update_gauges(self):
         backlog, oldest = 0, None

@@ -37,8 +37,12 @@ class PlatformService:
             "database": "up" if self.infra.database_reachable() else "down",
         }
         healthy = all(state == "up" for state in checks.values())
-        return json_response(200 if healthy else 503,
-                             {"status": "healthy" if healthy else "unhealthy", "checks": checks})
+        body = {"status": "healthy" if healthy else "unhealthy", "checks": checks}
+        if checks["database"] == "up":
+            # Who checks write guards (shared/writes.py): worth seeing at a glance,
+            # since only `database` is safe with several replicas.
+            body["write_guards"] = "process" if self.infra.writes.in_process else "database"
+        return json_response(200 if healthy else 503, body)
 
     @api("GET", "/metrics", public=True)
     def metrics(self, request):

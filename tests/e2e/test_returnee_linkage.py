@@ -2,6 +2,7 @@
 one registration at the committee reaches the four other parties, each acts,
 and the committee sees the linkage close."""
 import pytest
+import requests
 
 from shared.parties import COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
 from tests.support import Api, registration, wait_for
@@ -9,9 +10,30 @@ from tests.support import Api, registration, wait_for
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def apis(system):
-    return {name: Api(url, name, user="%s-desk" % name) for name, url in system.urls.items()}
+@pytest.fixture(scope="module", params=["auto", "database"])
+def apis(request, system, mongo_client):
+    """The linkage twice: with write guards as the stack picks them (checked
+    in the process on FerretDB), and checked by the database, as compose and
+    Kubernetes run the services (shared/writes.py)."""
+    on_ferretdb = "ferretdbVersion" in mongo_client.admin.command("buildInfo")
+    if request.param == "auto":
+        assert guards(system) == ("process" if on_ferretdb else "database")
+        yield {name: Api(url, name, user="%s-desk" % name) for name, url in system.urls.items()}
+        return
+    from tests.system import System
+    with System(WRITE_GUARDS=request.param) as other:
+        other.start()
+        assert guards(other) == "database"
+        yield {name: Api(url, name, user="%s-desk" % name) for name, url in other.urls.items()}
+        other.drop_databases(mongo_client)
+
+
+def guards(system):
+    """Every service's write-guard mode, as its /health reports it (one value)."""
+    modes = {requests.get(url + "/health", timeout=10).json()["write_guards"]
+             for url in system.urls.values()}
+    assert len(modes) == 1, modes
+    return modes.pop()
 
 
 def register(apis, body):

@@ -152,15 +152,20 @@ def test_an_event_the_broker_refuses_is_set_aside_and_the_rest_keep_flowing(toy)
     stray = TOY_CATALOGUE.new_event("thing_made", {"thing_id": "s", "label": "s"}, "s",
                                     producer="maker")
     stray["event_type"] = "thing_melted"  # no queue is bound for it: unroutable
+    # Its document also carries a good event: the two go out in one confirmed batch.
+    good = TOY_CATALOGUE.new_event("thing_made", {"thing_id": "g", "label": "g"}, "g",
+                                   producer="maker")
     from pymongo import MongoClient
     from shared import outbox
     from tests.conftest import MONGO_URI
     with MongoClient(MONGO_URI, tz_aware=True) as client:
         things = client[maker.config["DB_PREFIX"] + "maker"]["things"]
-        things.insert_one(outbox.insert_with_events({"_id": "stray"}, [stray]))
+        things.insert_one(outbox.insert_with_events({"_id": "stray"}, [good, stray]))
         thing_id = make_thing(services["maker"][1], "after-the-stray")
         wait_for(lambda: taken(taker, thing_id), "the next event despite the refused one")
         parked = wait_for(lambda: (lambda d: d if d["outbox_due"] and d["outbox_due"] > __import__(
             "shared.clock").clock.utcnow() else None)(things.find_one({"_id": "stray"})),
             "the refused event to be set aside")
+        # The good event of the batch was confirmed and taken; only the refused one waits.
         assert list(parked["outbox"]) == [stray["event_id"]]
+        assert len(wait_for(lambda: taken(taker, "g"), "the good event of the same batch")) == 1
