@@ -5,9 +5,11 @@ document: measured here, 10 threads each doing 50 `$inc` on one document left
 it at 52, and compare-and-set on a version field lost updates too. So every
 write a service makes to a document, together with any read it depends on,
 runs under that document's lock. One process per service talks to FerretDB
-(the local stack); where services run as several replicas they use a real
-MongoDB, whose single-document updates are atomic and make the version
-guards sufficient on their own.
+(the local stack), and there each write's guard is checked under this lock
+(shared/writes.py, WRITE_GUARDS=process). Where services run as several
+replicas they use a real MongoDB, whose single-document updates are atomic
+and make the guards in the filter sufficient on their own
+(WRITE_GUARDS=database).
 """
 import threading
 from contextlib import contextmanager
