@@ -132,7 +132,7 @@ class OutboxRelay(DependencyProvider):
         """A document's events in one confirmed batch, then marked published.
         If the batch fails, none is marked: the document stays due and the
         scan sends them again (consumers are idempotent)."""
-        refused = set(self.platform.broker.publish_events(envelopes))
+        refused = set(self.platform.broker.publish_events(envelopes)) if envelopes else set()
         for envelope in envelopes:
             if envelope["event_id"] not in refused:
                 self.platform.metrics.events_published.labels(envelope["event_type"]).inc()

@@ -35,7 +35,7 @@ class UnsupportedGuard(ValueError):
     """A filter this module cannot check itself: a bug to fix here, not data."""
 
 
-def _values(document, path):
+def _value(document, path):
     """What a dotted path reaches in a document: a value, or _MISSING."""
     value = document
     for part in path.split("."):
@@ -50,9 +50,14 @@ def _equals(value, expected):
     when it is equal or holds the value."""
     if value is _MISSING:
         return expected is None
-    if value == expected:
+    if _same(value, expected):
         return True
-    return isinstance(value, list) and not isinstance(expected, list) and expected in value
+    return isinstance(value, list) and any(_same(item, expected) for item in value)
+
+
+def _same(value, expected):
+    # BSON keeps booleans apart from numbers: false is not 0 there.
+    return isinstance(value, bool) == isinstance(expected, bool) and value == expected
 
 
 def matches(document, query):
@@ -61,7 +66,7 @@ def matches(document, query):
     for path, expected in query.items():
         if path.startswith("$"):
             raise UnsupportedGuard("operator %s in a write guard" % path)
-        value = _values(document, path)
+        value = _value(document, path)
         if isinstance(expected, dict) and any(key.startswith("$") for key in expected):
             if set(expected) != {"$ne"}:
                 raise UnsupportedGuard("%s in the guard on %s" % (sorted(expected), path))

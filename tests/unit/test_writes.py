@@ -24,6 +24,9 @@ DOC = {"_id": "a", "version": 3, "status": "pending", "applied_events": ["e1", "
     ({"_id": "a", "outbox_rev": None}, True),
     ({"_id": "a", "nothing": {"$ne": None}}, False),
     ({"_id": "a", "status": {"$ne": "pending"}}, False),
+    ({"_id": "a", "parties.police.done": 0}, False),    # BSON: false is not 0
+    ({"_id": "a", "version": True}, False),
+    ({"_id": "a", "applied_events": ["e1", "e2"]}, True),
 ])
 def test_guards_match_as_mongodb_does(query, expected):
     assert matches(DOC, query) is expected
