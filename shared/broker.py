@@ -52,10 +52,14 @@ class Broker:
         if self._channel is not None:
             return self._channel
         connection = Connection(self.amqp_uri, connect_timeout=self.connect_timeout, heartbeat=0)
-        connection.connect()
-        channel = connection.channel()
-        topology.declare(channel, self.catalogue, self.retry_delays_ms)
-        channel.confirm_select()
+        try:
+            connection.connect()
+            channel = connection.channel()
+            topology.declare(channel, self.catalogue, self.retry_delays_ms)
+            channel.confirm_select()
+        except Exception:
+            self._release(connection)  # a half-set-up connection is not kept, nor leaked
+            raise
         channel.events["basic_ack"].add(self._on_ack)
         channel.events["basic_nack"].add(self._on_nack)
         channel.events["basic_return"].add(self._on_return)
@@ -79,10 +83,14 @@ class Broker:
     def _drop(self):
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
-            try:
-                connection.release()
-            except Exception:  # the connection is being thrown away anyway
-                log.debug("error while releasing a failed connection", exc_info=True)
+            self._release(connection)
+
+    @staticmethod
+    def _release(connection):
+        try:
+            connection.release()
+        except Exception:  # the connection is being thrown away anyway
+            log.debug("error while releasing a failed connection", exc_info=True)
 
     def publish_all(self, messages):
         """Publish `messages` ((body, exchange, routing_key, headers, message_id)
