@@ -13,7 +13,6 @@ from pymongo import MongoClient
 from shared import metrics
 from shared.broker import Broker
 from shared.catalogue import CATALOGUE
-from shared.locks import KeyedLocks
 from shared.settings import Settings
 from shared.writes import Writes
 
@@ -60,8 +59,7 @@ class Platform(SharedExtension):
             appname=service,
         )
         self.db = self.client[self.settings.db_name]
-        self.locks = KeyedLocks()
-        self.writes = Writes(self.db, self.locks, self.settings.write_guards)
+        self.writes = Writes(self.db, mode=self.settings.write_guards)  # holds the document locks
         self.broker = Broker(self.settings.amqp_uri, self.catalogue, self.settings.retry_delays_ms)
 
     def stop(self):
