@@ -137,7 +137,7 @@ class Broker:
         return self.publish_all([(
             envelope,
             topology.event_exchange_name(envelope["producer"]),
-            envelope["event_type"],
+            self.catalogue.routing_key(envelope),
             {"event_type": envelope["event_type"], "correlation_id": envelope["correlation_id"]},
             envelope["event_id"],
         ) for envelope in envelopes])

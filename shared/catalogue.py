@@ -7,11 +7,16 @@ police) and `non_local_returnee_registered` (to the floating-population office,
 and only for non-local arrivals). The property company and the developer get
 `returnee_housing_declared`, whose schema has a masked ID and no phone at all.
 
+Cases have their events in shared/cases/events.py: a resident reporter's
+name and phone travel only in `case_dispatched`, addressed to each assigned
+party alone.
+
 Changes are additive; a breaking change is a new version (keep the old schema
 in `older` until every producer has moved on).
 """
 from marshmallow import Schema, fields, validate
 
+from shared.cases.events import SPECS as CASE_SPECS
 from shared.events import Catalogue, EventSpec
 from shared.parties import COMMITTEE, DEVELOPER, FLOATING, LINKED, POLICE, PROPERTY
 
@@ -111,4 +116,4 @@ CATALOGUE = Catalogue([
     EventSpec("linkage_party_overdue", COMMITTEE, LINKED, LinkagePartyOverdue,
               description="A party passed its time limit on a linkage; each party acts on "
                           "the ones addressed to it."),
-])
+] + CASE_SPECS)

@@ -37,14 +37,31 @@ class InvalidEvent(Exception):
 
 @dataclass(frozen=True)
 class EventSpec:
+    """One event type. `producer` is a service, or a tuple of services when
+    the same fact can come from several (a case reported at any party).
+    `addressed_by` names a payload field that holds one consumer: the event
+    is routed to that consumer's queue alone (routing key
+    `<event_type>.<consumer>`), so a fact meant for one party, with the data
+    that party may see, never sits in another party's queue."""
     event_type: str
-    producer: str
+    producer: object
     consumers: tuple
     schema: type
     version: int = 1
     description: str = ""
     # Older versions still accepted from the wire: {version: schema class}.
     older: dict = field(default_factory=dict)
+    addressed_by: str = None
+
+    @property
+    def producers(self):
+        return (self.producer,) if isinstance(self.producer, str) else tuple(self.producer)
+
+    def routing_key(self, payload=None, consumer=None):
+        """The routing key of an event (from its payload) or of a consumer's binding."""
+        if not self.addressed_by:
+            return self.event_type
+        return "%s.%s" % (self.event_type, consumer or payload[self.addressed_by])
 
     def schema_for(self, version):
         if version == self.version:
@@ -93,10 +110,14 @@ class Catalogue:
         except KeyError:
             raise KeyError("event type %r is not in the catalogue" % event_type)
 
+    def routing_key(self, envelope):
+        """Where the broker routes an envelope on its producer's exchange."""
+        return self.spec(envelope["event_type"]).routing_key(envelope["payload"])
+
     def services(self):
         names = set()
         for spec in self:
-            names.add(spec.producer)
+            names.update(spec.producers)
             names.update(spec.consumers)
         return sorted(names)
 
@@ -105,17 +126,22 @@ class Catalogue:
         published. Raises ValueError when the payload breaks its schema: that
         is a bug in the producer, and nothing must be written."""
         spec = self.spec(event_type)
-        if producer is not None and producer != spec.producer:
-            raise ValueError("%s is produced by %s, not %s" % (event_type, spec.producer, producer))
+        if producer is None and len(spec.producers) == 1:
+            producer = spec.producer
+        if producer not in spec.producers:
+            raise ValueError("%s is produced by %s, not %s" % (event_type, spec.producers, producer))
         schema = self._writers[event_type]
         dumped = schema.dump(payload)
         errors = schema.validate(dumped)
         if errors:
             raise ValueError("%s payload is invalid: %s" % (event_type, errors))
+        if spec.addressed_by and dumped.get(spec.addressed_by) not in spec.consumers:
+            raise ValueError("%s is addressed to %r, not one of its consumers"
+                             % (event_type, dumped.get(spec.addressed_by)))
         return {
             "event_id": str(uuid.uuid4()),
             "event_type": event_type,
-            "producer": spec.producer,
+            "producer": producer,
             "schema_version": spec.version,
             "occurred_at": clock.isoformat(clock.utcnow()),
             "correlation_id": str(correlation_id),
@@ -134,6 +160,8 @@ class Catalogue:
             spec = self.spec(envelope["event_type"])
         except KeyError as exc:
             raise InvalidEvent(str(exc))
+        if envelope["producer"] not in spec.producers:
+            raise InvalidEvent("%s is not produced by %s" % (spec.event_type, envelope["producer"]))
         schema = self._readers.get((spec.event_type, envelope["schema_version"]))
         if schema is None:
             raise InvalidEvent("%s has no schema version %s" % (spec.event_type, envelope["schema_version"]))

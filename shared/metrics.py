@@ -5,7 +5,7 @@ Each service has its own registry, so several services can share a process
 """
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from shared.parties import COMMITTEE, LINKED
+from shared.parties import ALL, COMMITTEE, LINKED
 
 _BY_SERVICE = {}
 
@@ -40,6 +40,13 @@ class Metrics:
                                      ["via"], registry=r)
         self.overdue_notices = Counter(p + "overdue_notices", "Linkages on which this party was reported late",
                                        registry=r)
+        self.case_overdue_notices = Counter(p + "case_overdue_notices",
+                                            "Cases on which this party was reported late",
+                                            ["limit"], registry=r)
+        self.cases_reported = Counter(p + "cases_reported", "Cases this party reported",
+                                      ["category"], registry=r)
+        for limit in ("accept", "resolve"):
+            self.case_overdue_notices.labels(limit)
         if service == COMMITTEE:
             self._committee_metrics(p, r)
 
@@ -56,6 +63,37 @@ class Metrics:
         for party in LINKED:
             self.linkages_overdue.labels(party=party)
             self.party_overdue.labels(party=party)
+        self._case_metrics(p, r)
+
+    def _case_metrics(self, p, r):
+        """The case KPIs' counts as they happen (GET /api/v1/case-kpis has the rates)."""
+        self.cases_filed = Counter(p + "cases_filed", "Cases filed", ["category", "priority"],
+                                   registry=r)
+        self.cases_dispatched = Counter(p + "cases_dispatched", "Assignments dispatched to a party",
+                                        ["party", "priority"], registry=r)
+        self.cases_accepted = Counter(p + "cases_accepted", "Assignments accepted",
+                                      ["party", "on_time"], registry=r)
+        self.cases_resolved = Counter(p + "cases_resolved", "Assignments resolved",
+                                      ["party", "on_time"], registry=r)
+        self.cases_returned = Counter(p + "cases_returned", "Assignments returned as not ours",
+                                      ["party"], registry=r)
+        self.cases_overdue = Counter(p + "cases_overdue", "Parties marked late on a case",
+                                     ["party", "limit"], registry=r)
+        self.cases_closed = Counter(p + "cases_closed", "Cases verified and closed", registry=r)
+        self.cases_reopened = Counter(p + "cases_reopened", "Closed cases reopened by call-back",
+                                      registry=r)
+        self.cases_rated = Counter(p + "cases_rated", "Resident call-backs recorded",
+                                   ["satisfaction"], registry=r)
+        self.cases_escalated = Counter(p + "cases_escalated", "Cases escalated to the joint meeting",
+                                       ["reason"], registry=r)
+        self.cases_open = Gauge(p + "cases_open", "Cases not closed, by status", ["status"],
+                                registry=r)
+        for party in ALL:
+            for limit in ("accept", "resolve"):
+                self.cases_overdue.labels(party, limit)
+            self.cases_returned.labels(party)
+        for status in ("filed", "dispatched", "in_progress", "resolved"):
+            self.cases_open.labels(status)
 
     def exposition(self):
         return generate_latest(self.registry)

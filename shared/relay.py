@@ -47,10 +47,12 @@ class OutboxRelay(DependencyProvider):
         self._scanned, self._scanned_before = set(), set()
         self._running = False
         self._thread = None
-        for dependency in self.container.dependencies:
+        self.collections = []  # of every store of the service (linkages, cases, ...)
+        for dependency in sorted(self.container.dependencies, key=lambda d: d.attr_name):
             if isinstance(dependency, Store):
                 dependency.relay_wakeup = self.wake
-                self.collections = dependency.repository_cls.OUTBOX_COLLECTIONS
+                self.collections += [name for name in dependency.repository_cls.OUTBOX_COLLECTIONS
+                                     if name not in self.collections]
 
     def start(self):
         self._running = True

@@ -39,6 +39,14 @@ def _write_guards(value):
     return value
 
 
+def _fraction(config, name, default):
+    value = config.get(name)
+    value = default if _blank(value) else float(value)
+    if not 0 <= value <= 1:
+        raise ValueError("%s must be between 0 and 1, not %r" % (name, value))
+    return value
+
+
 def _blank(value):
     return value is None or value == ""
 
@@ -58,6 +66,7 @@ class Settings:
     overdue_scan_seconds: float
     time_limits: dict
     write_guards: str = "auto"
+    detection_threshold: float = 0.6
 
     @property
     def max_attempts(self):
@@ -91,4 +100,5 @@ class Settings:
             overdue_scan_seconds=float(config.get("OVERDUE_SCAN_SECONDS") or 15),
             time_limits=limits,
             write_guards=_write_guards(config.get("WRITE_GUARDS")),
+            detection_threshold=_fraction(config, "DETECTION_CONFIDENCE_THRESHOLD", 0.6),
         )

@@ -1,11 +1,22 @@
 """The Mongo dependency: one client per container (the Platform's), a
 repository with domain methods per worker, indexes created at start."""
+import copy
+
 from nameko.extensions import DependencyProvider
 
 from shared import clock
 from shared.outbox import insert_with_events, update_with_events
 from shared.platform import Platform
 from shared.writes import Writes
+
+
+# Fields the platform keeps on a document, which `modify` never diffs.
+BOOKKEEPING = frozenset({"_id", "outbox", "outbox_due", "outbox_rev", "version",
+                         "applied_events", "updated_at"})
+
+
+class WriteConflict(Exception):
+    """The document kept changing between read and write (retried, then raised)."""
 
 
 class Repository:
@@ -65,6 +76,36 @@ class Repository:
             raise LookupError("no task %s yet" % event.payload["returnee_id"])
         return applied
 
+    def modify(self, collection, document_id, decide, event_id=None, attempts=10):
+        """Read-decide-write on one document, for domain code that works on
+        plain dicts: `decide(copy)` changes a copy of the document and
+        returns the envelopes the change causes ([] for none), or None when
+        there is nothing to do. The fields it changed are written, with its
+        envelopes, if the document is still the version that was read (and
+        `event_id`, when given, was not applied to it yet); otherwise it is
+        read again. The document as written; None if there is no such
+        document."""
+        with self.locked(collection, document_id):
+            for _ in range(attempts):
+                current = self.db[collection].find_one({"_id": document_id})
+                if current is None:
+                    return None
+                if event_id is not None and event_id in current.get("applied_events", ()):
+                    return current
+                changed = copy.deepcopy(current)
+                envelopes = decide(changed)
+                if envelopes is None:
+                    return current
+                update = _diff(current, changed)
+                query = {"_id": document_id, "version": current["version"]}
+                if event_id is not None:
+                    written = self.apply_once(collection, query, event_id, update, envelopes, current)
+                else:
+                    written = self.update(collection, query, update, envelopes, current)
+                if written:
+                    return changed
+        raise WriteConflict("%s %s kept changing" % (collection, document_id))
+
     def update(self, collection, query, update, events=(), current=None):
         """Update one document (with a guard in `query`); True if it matched."""
         return self._write(collection, query, update_with_events(update, events), events, current)
@@ -78,6 +119,19 @@ class Repository:
             if written and events:
                 self._on_events_written(collection, query["_id"], events)
         return written
+
+
+def _diff(before, after):
+    """The update that turns `before` into `after`, field by top-level field."""
+    sets = {key: value for key, value in after.items()
+            if key not in BOOKKEEPING and (key not in before or before[key] != value)}
+    unsets = {key: "" for key in before if key not in BOOKKEEPING and key not in after}
+    update = {}
+    if sets:
+        update["$set"] = sets
+    if unsets:
+        update["$unset"] = unsets
+    return update
 
 
 class Store(DependencyProvider):

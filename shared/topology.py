@@ -6,8 +6,10 @@ an event for a service that is not running yet waits in its queue instead of
 being confirmed and dropped.
 
 - each producer has a durable topic exchange `<producer>.events`; the routing
-  key is the event type;
-- each (consumer, event type) has a durable quorum queue `<consumer>.<event_type>`;
+  key is the event type, or `<event_type>.<consumer>` for an event addressed
+  to one consumer (shared/events.py);
+- each (consumer, event type) has a durable quorum queue `<consumer>.<event_type>`,
+  bound to the exchange of every producer of that event type;
   the broker dead-letters a message it has redelivered too often (a consumer
   that crashes on it) to the consumer's dead-letter queue;
 - each service has a dead-letter queue `<service>.dead_letters`;
@@ -15,7 +17,7 @@ being confirmed and dropped.
   whose messages expire after the delay and go back, through the default
   exchange, to the queue named by their routing key.
 """
-from kombu import Exchange, Queue
+from kombu import Exchange, Queue, binding
 
 # Redeliveries the broker allows before it dead-letters a message itself:
 # a backstop for handlers that crash their process rather than raise.
@@ -52,13 +54,24 @@ def event_exchange(producer):
 
 
 def consumer_queue(consumer, spec):
-    return Queue(
-        consumer_queue_name(consumer, spec.event_type),
-        exchange=event_exchange(spec.producer),
-        routing_key=spec.event_type,
-        durable=True,
-        queue_arguments=_consumer_queue_arguments(consumer),
-    )
+    routing_key = spec.routing_key(consumer=consumer)
+    if len(spec.producers) == 1:
+        return Queue(consumer_queue_name(consumer, spec.event_type),
+                     exchange=event_exchange(spec.producer), routing_key=routing_key,
+                     durable=True, queue_arguments=_consumer_queue_arguments(consumer))
+    return Queue(consumer_queue_name(consumer, spec.event_type),
+                 bindings=[binding(event_exchange(producer), routing_key=routing_key)
+                           for producer in spec.producers],
+                 durable=True, queue_arguments=_consumer_queue_arguments(consumer))
+
+
+def queue_bindings(queue):
+    """(exchange, routing key) of each binding of a queue, in a stable order."""
+    if queue.bindings:
+        return sorted((b.exchange.name, b.routing_key or "") for b in queue.bindings)
+    if queue.exchange is not None and queue.exchange.name:
+        return [(queue.exchange.name, queue.routing_key or "")]
+    return []
 
 
 def dead_letter_queue(service):
@@ -87,9 +100,13 @@ def all_queues(catalogue, retry_delays_ms):
     return queues
 
 
+def producers(catalogue):
+    return sorted({producer for spec in catalogue for producer in spec.producers})
+
+
 def declare(channel, catalogue, retry_delays_ms):
     """Declare every exchange, queue and binding; idempotent."""
-    for producer in sorted({spec.producer for spec in catalogue}):
+    for producer in producers(catalogue):
         event_exchange(producer)(channel).declare()
     for queue in all_queues(catalogue, retry_delays_ms):
         queue(channel).declare()
@@ -100,18 +117,18 @@ def definitions(catalogue, retry_delays_ms, vhost="/"):
     exchanges = [
         {"name": event_exchange_name(producer), "vhost": vhost, "type": "topic",
          "durable": True, "auto_delete": False, "internal": False, "arguments": {}}
-        for producer in sorted({spec.producer for spec in catalogue})
+        for producer in producers(catalogue)
     ]
     queues, bindings = [], []
     for queue in all_queues(catalogue, retry_delays_ms):
         queues.append({"name": queue.name, "vhost": vhost, "durable": True,
                        "auto_delete": False, "arguments": dict(queue.queue_arguments or {})})
-        if queue.exchange is not None and queue.exchange.name:
-            if queue.exchange.type == "fanout":
-                exchanges.append({"name": queue.exchange.name, "vhost": vhost, "type": "fanout",
-                                  "durable": True, "auto_delete": False, "internal": False,
-                                  "arguments": {}})
-            bindings.append({"source": queue.exchange.name, "vhost": vhost,
+        if queue.exchange is not None and queue.exchange.type == "fanout":
+            exchanges.append({"name": queue.exchange.name, "vhost": vhost, "type": "fanout",
+                              "durable": True, "auto_delete": False, "internal": False,
+                              "arguments": {}})
+        for exchange, routing_key in queue_bindings(queue):
+            bindings.append({"source": exchange, "vhost": vhost,
                              "destination": queue.name, "destination_type": "queue",
-                             "routing_key": queue.routing_key or "", "arguments": {}})
+                             "routing_key": routing_key, "arguments": {}})
     return {"exchanges": exchanges, "queues": queues, "bindings": bindings}

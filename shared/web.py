@@ -167,6 +167,21 @@ def read_json(request, schema, errors=()):
     return loaded
 
 
+def read_optional_json(request, schema):
+    """Like read_json, for an endpoint whose body may be left out."""
+    chunked = request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+    if not request.content_length and not chunked:
+        return read_json_data({}, schema)
+    return read_json(request, schema)
+
+
+def read_json_data(data, schema):
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise ValidationFailed.from_messages(exc.messages)
+
+
 def _read_body(request, size):
     """Up to `size` bytes of the body. werkzeug reads a body without a
     Content-Length (chunked) as empty; eventlet de-chunks the input and ends

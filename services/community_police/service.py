@@ -1,5 +1,6 @@
 """community_police: checks the identity and public-security risk of every
 newcomer or returnee, and clears or flags them."""
+from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.errors import Conflict, NotFound
 from shared.parties import POLICE
@@ -16,7 +17,7 @@ DECISION = DecisionSchema()
 DECIDED = CheckSchema(only=("id", "status", "decided_at", "decided_by"))
 
 
-class CommunityPoliceService(PlatformService):
+class CommunityPoliceService(CaseDesk, PlatformService):
     name = POLICE
     checks = Store(CheckRepository)
 

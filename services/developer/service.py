@@ -1,5 +1,6 @@
 """developer: keeps the relocation-housing allocation records and checks
 every claimed flat against them."""
+from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.errors import NotFound
 from shared.parties import DEVELOPER
@@ -12,7 +13,7 @@ from services.developer.schemas import (AllocationOutSchema, AllocationSchema, H
                                         HousingCheckSchema)
 
 
-class DeveloperService(PlatformService):
+class DeveloperService(CaseDesk, PlatformService):
     name = DEVELOPER
     housing = Store(HousingRepository)
 

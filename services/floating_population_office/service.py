@@ -1,5 +1,6 @@
 """floating_population_office: registers non-local arrivals in its registry
 of non-local residents (temporary residence registration)."""
+from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.errors import NotFound
 from shared.parties import FLOATING
@@ -11,7 +12,7 @@ from services.floating_population_office.repository import REGISTRATIONS, Regist
 from services.floating_population_office.schemas import RegistrationQuery, RegistrationRecordSchema
 
 
-class FloatingPopulationOfficeService(PlatformService):
+class FloatingPopulationOfficeService(CaseDesk, PlatformService):
     name = FLOATING
     registry = Store(RegistryRepository)
 

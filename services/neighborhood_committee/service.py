@@ -1,15 +1,12 @@
 """neighborhood_committee: registers returnees, opens the linkage with the
 four other parties, follows it until every party has acted, escalates what
 is late, and closes it."""
-import hashlib
-import json
 import logging
-import uuid
 from datetime import date
 
 from pymongo.errors import DuplicateKeyError
 
-from shared import clock
+from shared import clock, idempotency
 from shared.consumer import event_handler
 from shared.errors import Conflict, NotFound
 from shared.identity import mask_id
@@ -20,6 +17,7 @@ from shared.timer import every
 from shared.web import api, page, query_args, read_json
 
 from services.neighborhood_committee import domain
+from services.neighborhood_committee.dispatch import CaseDispatch
 from services.neighborhood_committee.repository import LINKAGES, LinkageRepository, VersionConflict
 from services.neighborhood_committee.schemas import (LinkageDetailSchema, LinkageQuery,
                                                      LinkageSummarySchema, RegistrationSchema)
@@ -29,30 +27,6 @@ log = logging.getLogger(__name__)
 # The hot path's schemas, built once (building one copies all its fields).
 REGISTRATION = RegistrationSchema()
 SUMMARY = LinkageSummarySchema()
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d3c2a-5b7e-4e0f-9a51-2c8d7e4b1f60")
-
-
-def _request_hash(registration):
-    return hashlib.sha256(json.dumps(registration, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _key_errors(key_header):
-    """A bad Idempotency-Key, as a field error to report with the body's."""
-    if key_header is not None and not 1 <= len(key_header) <= 128:
-        return [{"field": IDEMPOTENCY_HEADER, "reason": "must be 1 to 128 characters"}]
-    return []
-
-
-def _returnee_id(principal, key_header):
-    """A retried request must name the same linkage, so with an
-    Idempotency-Key the id is derived from the key (and found again by `_id`,
-    the one lookup every backend answers from an index)."""
-    if key_header:
-        return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, "%s:%s" % (principal.subject, key_header)))
-    return str(uuid.uuid4())
-
 
 def registration_events(repo, linkage):
     """What one registration tells the others: each party only what it needs."""
@@ -75,16 +49,16 @@ def registration_events(repo, linkage):
     return events
 
 
-class NeighborhoodCommitteeService(PlatformService):
+class NeighborhoodCommitteeService(CaseDispatch, PlatformService):
     name = COMMITTEE
     linkages = Store(LinkageRepository)
 
     @api("POST", "/api/v1/returnees")
     def register_returnee(self, request):
-        key_header = request.headers.get(IDEMPOTENCY_HEADER)
-        registration = read_json(request, REGISTRATION, _key_errors(key_header))
-        request_hash = _request_hash(registration)
-        returnee_id = _returnee_id(request.principal, key_header)
+        key_header = request.headers.get(idempotency.HEADER)
+        registration = read_json(request, REGISTRATION, idempotency.key_errors(key_header))
+        request_hash = idempotency.request_hash(registration)
+        returnee_id = idempotency.resource_id(key_header, request.principal.subject)
         if key_header:
             replay = self._replayed(returnee_id, key_header, request_hash)
             if replay is not None:

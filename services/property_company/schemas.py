@@ -1,9 +1,15 @@
 """What the property company's front end gets back: name, masked ID, flat
 and the state of the gate pass; never a full ID number or a phone."""
-from marshmallow import Schema, fields, validate
+from datetime import timedelta
 
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from shared import clock
+from shared.cases.model import CAMERA_KINDS, LocationSchema, text
 from shared.catalogue import AddressSchema
 from shared.web import PageQuery
+
+CLOCK_SKEW = timedelta(minutes=5)  # a camera's clock may run a little ahead
 
 PASS_STATES = ("held", "issued", "refused")
 
@@ -33,3 +39,35 @@ class PassQuery(PageQuery):
     returnee_id = fields.String()
     status = fields.String(validate=validate.OneOf(PASS_STATES))
     building = fields.String()
+
+
+class DetectionInSchema(Schema):
+    """What the camera gateway posts."""
+    camera_id = text(64, required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(
+        list(CAMERA_KINDS), error="unknown kind {input}; known: %s" % ", ".join(CAMERA_KINDS)))
+    location = fields.Nested(LocationSchema, required=True)
+    detected_at = fields.AwareDateTime(required=True)
+    confidence = fields.Float(required=True, allow_nan=False,
+                              validate=validate.Range(min=0, max=1))
+    snapshot_ref = text(200, load_default=None)
+
+    @validates("detected_at")
+    def _not_future(self, value, **kwargs):
+        if value > clock.utcnow() + CLOCK_SKEW:
+            raise ValidationError("must not be in the future")
+
+
+class DetectionOutSchema(Schema):
+    id = fields.String(attribute="_id")
+    camera_id = fields.String()
+    kind = fields.String()
+    location = fields.Nested(LocationSchema)
+    detected_at = fields.AwareDateTime()
+    confidence = fields.Float()
+    snapshot_ref = fields.String(allow_none=True)
+    received_at = fields.AwareDateTime()
+    reported = fields.Boolean()
+    attached = fields.Boolean()
+    case_id = fields.String(allow_none=True)
+    count = fields.Integer()

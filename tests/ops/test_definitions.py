@@ -69,8 +69,10 @@ def test_definitions_hold_the_topology_and_no_users():
         assert binding["source"] in exchanges
         assert binding["destination"] in queues
         if binding["source"].endswith(".events"):
-            # <producer>.events --event_type--> <consumer>.<event_type>
-            assert binding["destination"].split(".", 1)[1] == binding["routing_key"]
+            # <producer>.events --event_type--> <consumer>.<event_type>, or for an
+            # event addressed to one consumer --event_type.consumer--> its queue alone
+            consumer, event_type = binding["destination"].split(".", 1)
+            assert binding["routing_key"] in (event_type, "%s.%s" % (event_type, consumer))
     for exchange in exchanges.values():
         if exchange["name"].endswith(".events"):
             assert exchange["type"] == "topic" and exchange["name"][: -len(".events")] in SERVICES

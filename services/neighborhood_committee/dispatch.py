@@ -1,0 +1,260 @@
+"""The committee's case dispatch: files every reported case, routes it by
+the routing table, follows each party's assignment against its limits,
+verifies and closes, records the resident's call-back, and counts it all.
+
+    POST /api/v1/cases                      report and file at once (201)
+    GET  /api/v1/cases?role=all|assigned|reported&status=&overdue=&escalated=&category=&party=
+    GET  /api/v1/cases/{id}                 the whole case, reporter and timeline included
+    POST /api/v1/cases/{id}/dispatch        (re-)dispatch by hand
+    POST /api/v1/cases/{id}/verify          confirmed | rework
+    POST /api/v1/cases/{id}/feedback        the resident's call-back
+    GET  /api/v1/case-categories            the routing table
+    GET  /api/v1/case-kpis?from=&to=        response, on-time, return and satisfaction rates
+"""
+import logging
+from datetime import datetime, time, timedelta, timezone
+
+from nameko.extensions import DependencyProvider
+from pymongo.errors import DuplicateKeyError
+
+from shared import clock, idempotency
+from shared.cases.desk import replay_or_raise
+from shared.cases.entrypoints import ASSIGNED, REPORT, CaseDesk
+from shared.cases.schemas import CASE_STATUSES
+from shared.consumer import event_handler
+from shared.errors import Conflict, NotFound
+from shared.parties import ALL, COMMITTEE
+from shared.timer import every
+from shared.web import api, page, query_args, read_json
+
+from services.neighborhood_committee import cases as domain
+from services.neighborhood_committee import routing
+from services.neighborhood_committee.case_repository import CaseRepository
+from services.neighborhood_committee.case_schemas import (CaseDetailSchema, CaseSummarySchema,
+                                                          CommitteeCaseQuery, DispatchSchema,
+                                                          FeedbackSchema, KpiQuery, VerifySchema)
+from shared.store import Store
+
+log = logging.getLogger(__name__)
+
+DETAIL = CaseDetailSchema()
+SUMMARY = CaseSummarySchema()
+DISPATCH = DispatchSchema()
+VERIFY = VerifySchema()
+FEEDBACK = FeedbackSchema()
+REOPEN_DAYS = 7
+
+
+class Routing(DependencyProvider):
+    """The routing table, read from the settings once; a bad one stops the start."""
+
+    def setup(self):
+        self.table = routing.load(self.container.config)
+        self.reopen_days = float(self.container.config.get("CASE_REOPEN_DAYS") or REOPEN_DAYS)
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+class CaseDispatch(CaseDesk):
+    cases = Store(CaseRepository)
+    routing = Routing()
+
+    # --- reports -----------------------------------------------------------
+
+    @api("POST", "/api/v1/cases")
+    def report_case(self, request):
+        key = request.headers.get(idempotency.HEADER)
+        report = read_json(request, REPORT, idempotency.key_errors(key))
+        request_hash = idempotency.request_hash(report)
+        user = request.principal.subject
+        case_id = idempotency.resource_id(key, COMMITTEE, user)
+        case, messages = domain.new_case(case_id, report, COMMITTEE, user, clock.utcnow(),
+                                         self.routing.table)
+        case["request_hash"] = request_hash
+        headers = {"Location": "/api/v1/cases/%s" % case_id}
+        try:
+            self.cases.file(case, messages)
+            self._count_filed(case)
+        except DuplicateKeyError:
+            case = replay_or_raise(self.cases.get(case_id), request_hash, key)
+            headers["Idempotent-Replayed"] = "true"
+        return 201, DETAIL.dump(case), headers
+
+    @event_handler("case_reported")
+    def on_case_reported(self, event):
+        report = event.payload
+        case, messages = domain.new_case(report["case_id"], report, report["reported_by"],
+                                         report["reported_by_user"], clock.utcnow(),
+                                         self.routing.table)
+        if self.cases.file_once(case, messages):
+            self._count_filed(case)
+
+    def _count_filed(self, case):
+        metrics = self.infra.metrics
+        metrics.cases_filed.labels(case["category"], case["priority"]).inc()
+        for party, task in case["assignments"].items():
+            metrics.cases_dispatched.labels(party, task["priority"]).inc()
+
+    # --- reads ---------------------------------------------------------------
+
+    @api("GET", "/api/v1/cases")
+    def list_cases(self, request):
+        query = query_args(request, CommitteeCaseQuery())
+        role = query.pop("role", "all")
+        if role == "assigned":
+            desk_query = {k: v for k, v in query.items() if k not in ("escalated", "party")}
+            items, total = self.case_desk.search_assigned(**desk_query)
+            return page(ASSIGNED.dump(items, many=True), total, query)
+        if role == "reported":
+            query["reported_by"] = COMMITTEE
+        items, total = self.cases.search(now=clock.utcnow(), **query)
+        return page(SUMMARY.dump(items, many=True), total, query)
+
+    @api("GET", "/api/v1/cases/<string:case_id>")
+    def get_case(self, request, case_id):
+        return DETAIL.dump(self._existing(case_id))
+
+    @api("GET", "/api/v1/case-categories")
+    def case_categories(self, request):
+        return {"items": self.routing.table.describe(),
+                "statuses": list(CASE_STATUSES[1:]), "parties": list(ALL)}
+
+    @api("GET", "/api/v1/case-kpis")
+    def case_kpis(self, request):
+        query = query_args(request, KpiQuery())
+        start = datetime.combine(query["from_"], time(), timezone.utc)
+        end = datetime.combine(query["to"] + timedelta(days=1), time(), timezone.utc)
+        result = domain.kpis(self.cases.reported_between(start, end), ALL)
+        return dict(result, **{"from": query["from_"].isoformat(), "to": query["to"].isoformat(),
+                               "cases_reported_between": [clock.isoformat(start), clock.isoformat(end)]})
+
+    def _existing(self, case_id):
+        case = self.cases.get(case_id)
+        if case is None:
+            raise NotFound("no case %s" % case_id)
+        return case
+
+    # --- the committee's decisions -------------------------------------------
+
+    @api("POST", "/api/v1/cases/<string:case_id>/dispatch")
+    def dispatch_case(self, request, case_id):
+        body = read_json(request, DISPATCH)
+        user = request.principal.subject
+        before = self._existing(case_id)
+        case = self._decide(case_id, lambda case: domain.dispatch(
+            case, body["to"], clock.utcnow(), self.routing.table, by=user,
+            priority=body["priority"], note=body["note"]))
+        for party, task in case["assignments"].items():
+            earlier = before["assignments"].get(party)
+            if earlier is None or earlier["round"] != task["round"]:
+                self.infra.metrics.cases_dispatched.labels(party, task["priority"]).inc()
+        return DETAIL.dump(case)
+
+    @api("POST", "/api/v1/cases/<string:case_id>/verify")
+    def verify_case(self, request, case_id):
+        body = read_json(request, VERIFY)
+        case = self._decide(case_id, lambda case: domain.verify(
+            case, body["outcome"], body["note"], request.principal.subject, clock.utcnow(),
+            self.routing.table))
+        if case["status"] == "closed":
+            self.infra.metrics.cases_closed.inc()
+        return DETAIL.dump(case)
+
+    @api("POST", "/api/v1/cases/<string:case_id>/feedback")
+    def case_feedback(self, request, case_id):
+        body = read_json(request, FEEDBACK)
+        case = self._decide(case_id, lambda case: domain.feedback(
+            case, body, request.principal.subject, clock.utcnow(), self.routing.table,
+            self.routing.reopen_days))
+        metrics = self.infra.metrics
+        metrics.cases_rated.labels(body["satisfaction"]).inc()
+        if case["closed_at"] is None:
+            metrics.cases_reopened.inc()
+            metrics.cases_escalated.labels("reopened").inc()
+        return DETAIL.dump(case)
+
+    def _decide(self, case_id, decide):
+        def guarded(case):
+            try:
+                return decide(case)
+            except domain.Rejected as exc:
+                raise Conflict(str(exc))
+        case = self.cases.change(case_id, guarded)
+        if case is None:
+            raise NotFound("no case %s" % case_id)
+        return case
+
+    # --- what the parties did ------------------------------------------------
+
+    @event_handler("case_accepted")
+    def on_case_accepted(self, event):
+        case = self._apply(event, domain.record_accepted)
+        if case is not None:
+            task = case["assignments"][event.payload["party"]]
+            on_time = event.payload["at"] <= task["accept_due"]
+            self.infra.metrics.cases_accepted.labels(event.payload["party"], str(on_time).lower()).inc()
+
+    @event_handler("case_returned")
+    def on_case_returned(self, event):
+        case = self._apply(event, domain.record_returned)
+        if case is not None:
+            self.infra.metrics.cases_returned.labels(event.payload["party"]).inc()
+            if case["returns"] == 2:
+                self.infra.metrics.cases_escalated.labels("returned_twice").inc()
+
+    @event_handler("case_resolved")
+    def on_case_resolved(self, event):
+        case = self._apply(event, domain.record_resolved)
+        if case is not None:
+            task = case["assignments"][event.payload["party"]]
+            on_time = event.payload["at"] <= task["resolve_due"]
+            self.infra.metrics.cases_resolved.labels(event.payload["party"], str(on_time).lower()).inc()
+
+    @event_handler("case_detection_counted")
+    def on_case_detection_counted(self, event):
+        def count(case):
+            return [] if domain.record_detections(case, event.payload) else None
+        if self.cases.change(event.payload["case_id"], count, event.event_id) is None:
+            raise LookupError("no case %s yet" % event.payload["case_id"])
+
+    def _apply(self, event, record):
+        """The case as a party's event changed it; None when the event was
+        stale or applied before (nothing to count)."""
+        applied = {}
+
+        def decide(case):
+            messages = record(case, event.payload, clock.utcnow())
+            if messages is not None:
+                applied["case"] = case
+            return messages
+        if self.cases.change(event.payload["case_id"], decide, event.event_id) is None:
+            raise LookupError("no case %s yet" % event.payload["case_id"])
+        return applied.get("case")
+
+    # --- limits ----------------------------------------------------------------
+
+    @every("OVERDUE_SCAN_SECONDS")
+    def escalate_due_cases(self):
+        """Mark parties past an accept or resolve limit, once per limit, and
+        escalate what is past twice its limit; found by the due-time key."""
+        now = clock.utcnow()
+        metrics = self.infra.metrics
+        for due in self.cases.due(now):
+            outcome = {}
+
+            def decide(case):
+                escalated = case["escalated"]
+                messages = domain.mark_due(case, now)
+                outcome["marks"] = [payload for kind, payload in messages if kind == "case_overdue"]
+                outcome["escalated"] = case["escalated"] and not escalated
+                return messages
+            self.cases.change(due["_id"], decide)
+            for mark in outcome.get("marks", ()):
+                metrics.cases_overdue.labels(mark["party"], mark["limit"]).inc()
+                log.warning("case overdue", extra={"correlation_id": due["_id"], "fields": {
+                    "party": mark["party"], "limit": mark["limit"]}})
+            if outcome.get("escalated"):
+                metrics.cases_escalated.labels("past_twice_limit").inc()
+        for status, count in self.cases.open_counts().items():
+            metrics.cases_open.labels(status).set(count)

@@ -1,0 +1,99 @@
+"""The case endpoints and handlers every party's service has.
+
+    POST /api/v1/cases                       report a case (202: on its way to the committee)
+    GET  /api/v1/cases?role=assigned|reported&status=&overdue=&category=
+    GET  /api/v1/cases/{id}                  the assignment, or else the report
+    POST /api/v1/cases/{id}/accept|return|resolve
+
+A service class lists CaseDesk among its bases; the committee's service
+overrides the report and the reads with its own (it files at once and sees
+every case).
+"""
+from pymongo.errors import DuplicateKeyError
+
+from shared import clock, idempotency
+from shared.cases.desk import CaseDeskRepository, replay_or_raise
+from shared.cases.schemas import (AcceptSchema, AssignmentSchema, CaseQuery, ReportRecordSchema,
+                                  ReportSchema, ResolveSchema, ReturnSchema)
+from shared.consumer import event_handler
+from shared.errors import NotFound
+from shared.store import Store
+from shared.web import api, page, query_args, read_json, read_optional_json
+
+REPORT = ReportSchema()
+REPORTED = ReportRecordSchema()
+ASSIGNED = AssignmentSchema()
+ACTIONS = {"accept": AcceptSchema(), "return": ReturnSchema(), "resolve": ResolveSchema()}
+
+
+class CaseDesk:
+    case_desk = Store(CaseDeskRepository)
+
+    @api("POST", "/api/v1/cases")
+    def report_case(self, request):
+        key = request.headers.get(idempotency.HEADER)
+        report = read_json(request, REPORT, idempotency.key_errors(key))
+        request_hash = idempotency.request_hash(report)
+        principal = request.principal
+        case_id = idempotency.resource_id(key, principal.agency, principal.subject)
+        try:
+            record = self.case_desk.report(case_id, report, principal.subject, clock.utcnow(),
+                                           request_hash)
+            self.infra.metrics.cases_reported.labels(report["category"]).inc()
+            headers = {}
+        except DuplicateKeyError:
+            record = replay_or_raise(self.case_desk.reported(case_id), request_hash, key)
+            headers = {"Idempotent-Replayed": "true"}
+        headers["Location"] = "/api/v1/cases/%s" % case_id
+        return 202, REPORTED.dump(record), headers
+
+    @api("GET", "/api/v1/cases")
+    def list_cases(self, request):
+        query = query_args(request, CaseQuery())
+        if query.pop("role", "assigned") == "reported":
+            items, total = self.case_desk.search_reported(**query)
+            return page(REPORTED.dump(items, many=True), total, query)
+        items, total = self.case_desk.search_assigned(**query)
+        return page(ASSIGNED.dump(items, many=True), total, query)
+
+    @api("GET", "/api/v1/cases/<string:case_id>")
+    def get_case(self, request, case_id):
+        assignment = self.case_desk.assignment(case_id)
+        if assignment is not None:
+            return ASSIGNED.dump(assignment)
+        reported = self.case_desk.reported(case_id)
+        if reported is not None:
+            return REPORTED.dump(reported)
+        raise NotFound("no case %s here" % case_id)
+
+    @api("POST", "/api/v1/cases/<string:case_id>/<any(accept,return,resolve):action>")
+    def act_on_case(self, request, case_id, action):
+        body = read_optional_json(request, ACTIONS[action]) if action == "accept" \
+            else read_json(request, ACTIONS[action])
+        return ASSIGNED.dump(self.case_desk.act(case_id, action, body, request.principal.subject))
+
+    @event_handler("case_dispatched")
+    def on_case_dispatched(self, event):
+        self.case_desk.receive_dispatch(event)
+
+    @event_handler("case_withdrawn")
+    def on_case_withdrawn(self, event):
+        self.case_desk.withdraw(event)
+
+    @event_handler("case_rework_requested")
+    def on_case_rework_requested(self, event):
+        self.case_desk.rework(event)
+
+    @event_handler("case_overdue")
+    def on_case_overdue(self, event):
+        if self.case_desk.note_case_overdue(event):
+            self.infra.metrics.case_overdue_notices.labels(event.payload["limit"]).inc()
+
+    @event_handler("case_status_changed")
+    def on_case_status_changed(self, event):
+        if self.case_desk.case_status_changed(event):
+            self.reported_case_changed(event.payload)
+
+    def reported_case_changed(self, news):
+        """A case this party reported changed status: a hook for services
+        that keep more about their reports (the cameras)."""

@@ -1,0 +1,28 @@
+"""`Idempotency-Key` on the APIs that create things: a retried request (the
+same key from the same user) names the same resource, found again by `_id`,
+the one lookup every backend answers from an index; the same key with a
+different body is a 409."""
+import hashlib
+import json
+import uuid
+
+HEADER = "Idempotency-Key"
+NAMESPACE = uuid.UUID("6f1d3c2a-5b7e-4e0f-9a51-2c8d7e4b1f60")
+
+
+def request_hash(body):
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def key_errors(key_header):
+    """A bad Idempotency-Key, as a field error to report with the body's."""
+    if key_header is not None and not 1 <= len(key_header) <= 128:
+        return [{"field": HEADER, "reason": "must be 1 to 128 characters"}]
+    return []
+
+
+def resource_id(key_header, *scope):
+    """A new id, or with a key the id that key (within `scope`) always names."""
+    if key_header:
+        return str(uuid.uuid5(NAMESPACE, ":".join(list(scope) + [key_header])))
+    return str(uuid.uuid4())
