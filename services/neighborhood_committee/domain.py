@@ -4,10 +4,10 @@ One registration opens a task at each of the four other parties. The
 committee tracks, per party, its status, whether it has acknowledged the task
 and whether it is done, and its deadline; the linkage closes when all four are
 done. Updates never go backwards: events from different queues may arrive in
-any order, so a party that is done stays done.
+any order, so a party that is done stays done. Each party's part is a task
+of the joint-work pattern (shared/joint.py) with one limit, `act`.
 """
-from datetime import timedelta
-
+from shared import joint
 from shared.parties import DEVELOPER, FLOATING, LINKED, POLICE, PROPERTY
 
 # What each party's event means for the linkage: (party, status, done).
@@ -21,20 +21,10 @@ PARTY_UPDATES = {
 
 
 def new_linkage(returnee_id, registration, now, limits, idempotency_key, request_hash):
-    parties = {}
-    for party in LINKED:
-        parties[party] = {
-            "status": "awaiting",
-            "done": False,
-            "acknowledged_at": None,
-            "done_at": None,
-            "due_at": now + timedelta(seconds=limits[party]),
-            "overdue": False,
-            "overdue_at": None,
-        }
+    parties = {party: joint.new_task(now, limits[party]) for party in LINKED}
     if registration["local_hukou"]:
         # A local resident is not the floating-population office's business.
-        parties[FLOATING].update(status="not_required", done=True, acknowledged_at=now, done_at=now)
+        joint.finish(parties[FLOATING], "not_required", now)
     return {
         "_id": returnee_id,
         "name": registration["name"],
@@ -85,7 +75,7 @@ def apply_party_update(linkage, party, status, done, now):
                         acknowledged_at=current["acknowledged_at"] or now)
     if linkage.get("dispatched_at") is None and all(s["acknowledged_at"] for s in after.values()):
         changes["dispatched_at"] = now
-    if linkage["status"] == "open" and all(s["done"] for s in after.values()):
+    if linkage["status"] == "open" and joint.all_done(after):
         changes["status"] = "closed"
         changes["closed_at"] = now
     return changes
@@ -95,5 +85,4 @@ def overdue_parties(linkage, now):
     """Parties past their deadline and not done (whether or not escalated yet)."""
     if linkage["status"] != "open":
         return []
-    return [party for party, state in linkage["parties"].items()
-            if not state["done"] and state["due_at"] <= now]
+    return [party for party, task in linkage["parties"].items() if joint.late(task, now)]

@@ -1,6 +1,7 @@
 """The committee's database: one document per linkage, carrying its outbox."""
 import pymongo
 
+from shared import joint
 from shared.parties import LINKED
 from shared.store import Repository
 
@@ -72,9 +73,7 @@ class LinkageRepository(Repository):
 
     def escalate(self, linkage, party, now, event):
         """Mark `party` overdue and announce it, once (the guard is the flag)."""
-        return self.update(LINKAGES, {
-            "_id": linkage["_id"],
-            "parties.%s.overdue" % party: False,
-            "parties.%s.done" % party: False,
-        }, {"$set": {"parties.%s.overdue" % party: True, "parties.%s.overdue_at" % party: now}},
-            [event])
+        path = "parties.%s" % party
+        guard = dict(joint.mark_guard(path, linkage["parties"][party]), _id=linkage["_id"])
+        return self.update(LINKAGES, guard, {"$set": {"%s.overdue" % path: True,
+                                                      "%s.overdue_at" % path: now}}, [event])

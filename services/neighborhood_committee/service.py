@@ -6,7 +6,7 @@ from datetime import date
 
 from pymongo.errors import DuplicateKeyError
 
-from shared import clock, idempotency
+from shared import clock, idempotency, joint
 from shared.consumer import event_handler
 from shared.errors import Conflict, NotFound
 from shared.identity import mask_id
@@ -157,8 +157,8 @@ class NeighborhoodCommitteeService(CaseDispatch, PlatformService):
             open_count += 1
             for party in domain.overdue_parties(linkage, now):
                 overdue[party] += 1
-                if not linkage["parties"][party]["overdue"]:
-                    self._escalate(linkage, party, now)
+            for party in joint.to_mark(linkage["parties"], now) if linkage["status"] == "open" else ():
+                self._escalate(linkage, party, now)
         metrics.linkages_open.set(open_count)
         for party, count in overdue.items():
             metrics.linkages_overdue.labels(party=party).set(count)
