@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
 
 from bench import probes, report  # noqa: E402
+from shared.auth import development_key  # noqa: E402
 from shared.settings import DEVELOPMENT_SECRET  # noqa: E402
 
 GOAL_RATE = 200.0
@@ -148,8 +149,12 @@ def keeping_up(step):
 
 def run_platform(args, log):
     from bench.linkage import LinkageBench
-    secret = os.environ.get("LINKAGE_SECRET") or DEVELOPMENT_SECRET
-    bench = LinkageBench(secret, non_local_share=args.non_local_share,
+    secret = os.environ.get("LINKAGE_SECRET")
+    # The services it starts share the environment: one key if it is set,
+    # else each agency's development key (shared/auth.py).
+    keys = (lambda agency: secret) if secret else (
+        lambda agency: development_key(DEVELOPMENT_SECRET, agency))
+    bench = LinkageBench(keys, non_local_share=args.non_local_share,
                          drain_timeout=args.drain_timeout,
                          catch_up_timeout=args.catch_up_timeout, log=log,
                          service_settings=args.service_settings)

@@ -44,9 +44,9 @@ def _wall(moment):
 
 
 class LinkageBench:
-    def __init__(self, secret, non_local_share=0.4, drain_timeout=90.0, catch_up_timeout=240.0, settle=6.0,
+    def __init__(self, keys, non_local_share=0.4, drain_timeout=90.0, catch_up_timeout=240.0, settle=6.0,
                  allocations=300, log=print, seed=None, service_settings=None):
-        self.secret = secret
+        self.keys = keys  # agency -> its token key
         self.people = People(non_local_share, seed=seed)
         self.drain_timeout = drain_timeout
         self.catch_up_timeout = catch_up_timeout
@@ -77,7 +77,7 @@ class LinkageBench:
     def _seed_allocations(self):
         """The developer's allocation records, so housing checks match some claims."""
         session = requests.Session()
-        session.headers["Authorization"] = "Bearer " + issue_token(self.secret, DEVELOPER, "bench")
+        session.headers["Authorization"] = "Bearer " + issue_token(self.keys(DEVELOPER), DEVELOPER, "bench")
         for _ in range(self.allocations):
             session.post(self.system.url(DEVELOPER) + "/api/v1/allocations",
                          json=self.people.allocation(), timeout=10).raise_for_status()
@@ -118,7 +118,7 @@ class LinkageBench:
         police = urlsplit(self.system.url(POLICE))
         count = int(round(rate * duration))
         bodies = [self.people.registration() for _ in range(count)]
-        committee_auth = {"Authorization": "Bearer " + issue_token(self.secret, COMMITTEE, "bench-desk"),
+        committee_auth = {"Authorization": "Bearer " + issue_token(self.keys(COMMITTEE), COMMITTEE, "bench-desk"),
                           "Content-Type": "application/json"}
         raws = [build_request("POST", url.hostname, url.port, "/api/v1/returnees",
                               json.dumps(body).encode(), committee_auth) for body in bodies]
@@ -157,7 +157,7 @@ class LinkageBench:
         # decision on a check that is not there yet is a 404, not a measurement.
         decisions = [(returnee_id, self.people.decision()) for returnee_id, _, _ in accepted] \
             if drained else []
-        police_auth = {"Authorization": "Bearer " + issue_token(self.secret, POLICE, "bench-officer"),
+        police_auth = {"Authorization": "Bearer " + issue_token(self.keys(POLICE), POLICE, "bench-officer"),
                        "Content-Type": "application/json"}
         raws = [build_request("POST", police.hostname, police.port,
                               "/api/v1/checks/%s/decision" % returnee_id,

@@ -1,4 +1,5 @@
-"""The audit trail of full-identity reads.
+"""The audit trail: full-identity reads, and sign-ins, failed sign-ins,
+lockouts and sign-outs.
 
 Every API response or RPC reply that carries a full ID number first writes an
 audit record: who (user and agency), whose identity (the linkage id and the
@@ -18,9 +19,13 @@ from shared.platform import Platform
 COLLECTION = "audit"
 
 
+ACTIONS = ("full_identity_read", "sign_in", "sign_in_failed", "locked", "sign_out")
+
+
 class AuditRecordSchema(Schema):
     id = fields.String(attribute="_id")
     at = fields.AwareDateTime()
+    action = fields.Function(lambda record: record.get("action", "full_identity_read"))
     user = fields.String()
     agency = fields.String()
     returnee_id = fields.String()
@@ -29,8 +34,13 @@ class AuditRecordSchema(Schema):
     purpose = fields.String()
 
 
+class AuditPageSchema(Schema):
+    items = fields.List(fields.Nested(AuditRecordSchema))
+
+
 class AuditQuery(Schema):
     returnee_id = fields.String()
+    action = fields.String(validate=validate.OneOf(ACTIONS))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -62,10 +72,24 @@ class AuditLog:
             raise ServiceUnavailable("audit trail unavailable; identities withheld") from exc
         self.metrics.audit_records.labels(via).inc(len(records))
 
-    def records(self, returnee_id=None, limit=100):
+    def account_event(self, username, action, via, purpose):
+        """A sign-in, a failed one, a lockout or a sign-out."""
+        record = {"_id": str(uuid.uuid4()), "at": clock.utcnow(), "action": action,
+                  "user": username, "agency": self.agency, "via": via, "purpose": purpose}
+        try:
+            self.collection.insert_one(record)
+        except Exception as exc:
+            raise ServiceUnavailable("audit trail unavailable; try again") from exc
+        self.metrics.audit_records.labels(via).inc()
+
+    def records(self, returnee_id=None, action=None, limit=100):
         query = {"agency": self.agency}
         if returnee_id:
             query["returnee_id"] = returnee_id
+        if action == "full_identity_read":
+            query["action"] = {"$exists": False}
+        elif action:
+            query["action"] = action
         cursor = self.collection.find(query).sort("at", -1).limit(limit)
         return AuditRecordSchema(many=True).dump(list(cursor))
 

@@ -4,6 +4,9 @@
     linkage token <agency> [--user NAME]  print a bearer token (local use)
     linkage topology [--definitions]      declare every exchange and queue, or print them
     linkage dead-letters list|show|replay inspect and replay dead letters
+    linkage users add|list|disable|reset-password <agency> [<username>] [--role R] [--password-file F]
+                                          an agency's staff accounts (the password from a
+                                          prompt or a file, never the command line)
 """
 import argparse
 import json
@@ -48,9 +51,15 @@ def cmd_run(args):
 
 
 def cmd_token(args):
-    from shared.auth import issue_token
-    secret = os.environ.get("LINKAGE_SECRET") or DEVELOPMENT_SECRET
-    print(issue_token(secret, args.agency, args.user, args.ttl))
+    from shared.auth import development_key, issue_token
+    from shared.roles import roles_of
+    secret = os.environ.get("LINKAGE_SECRET") or development_key(DEVELOPMENT_SECRET, args.agency)
+    roles = args.role or None
+    unknown = sorted(set(roles or ()) - set(roles_of(args.agency)))
+    if unknown:
+        sys.exit("linkage: %s has no role %s (its roles: %s)" % (
+            args.agency, ", ".join(unknown), ", ".join(roles_of(args.agency))))
+    print(issue_token(secret, args.agency, args.user, args.ttl, roles=roles))
 
 
 def cmd_topology(args):
@@ -89,6 +98,46 @@ def cmd_dead_letters(args):
         print("replayed %d dead letter(s)" % count)
 
 
+def _password(args):
+    import getpass
+    if args.password_file:
+        with open(args.password_file) as handle:
+            return handle.readline().rstrip("\n")
+    first = getpass.getpass("password for %s at %s: " % (args.username, args.agency))
+    if getpass.getpass("again: ") != first:
+        sys.exit("linkage: the passwords differ")
+    return first
+
+
+def cmd_users(args):
+    from pymongo import MongoClient
+    from shared.roles import roles_of
+    from shared.users import AccountError, Accounts
+    settings = env_settings(args.agency)
+    if args.action != "list" and not args.username:
+        sys.exit("linkage: name the user")
+    if args.action == "add" and args.role not in roles_of(args.agency):
+        sys.exit("linkage: --role must be one of %s" % ", ".join(roles_of(args.agency)))
+    with MongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000) as client:
+        accounts = Accounts(client[settings.db_name], args.agency)
+        try:
+            if args.action == "add":
+                accounts.add(args.username, args.role, _password(args))
+                print("added %s (%s) at %s" % (args.username, args.role, args.agency))
+            elif args.action == "list":
+                for user in accounts.list():
+                    print("%-24s %-16s %s" % (user["_id"], user["role"],
+                                              "disabled" if user["disabled"] else "active"))
+            elif args.action == "disable":
+                accounts.disable(args.username)
+                print("disabled %s at %s; its sessions are ended" % (args.username, args.agency))
+            else:
+                accounts.reset_password(args.username, _password(args))
+                print("reset the password of %s at %s" % (args.username, args.agency))
+        except AccountError as exc:
+            sys.exit("linkage: %s" % exc)
+
+
 def parser():
     root = argparse.ArgumentParser(prog="linkage", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -100,6 +149,8 @@ def parser():
     token.add_argument("agency", choices=parties.ALL)
     token.add_argument("--user", default="staff")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds")
+    token.add_argument("--role", action="append",
+                       help="a role the token carries (repeatable; default: every role of the agency)")
     token.set_defaults(func=cmd_token)
     topo = sub.add_parser("topology", help="declare or print the broker topology")
     topo.add_argument("--definitions", action="store_true", help="print RabbitMQ definitions JSON")
@@ -110,6 +161,13 @@ def parser():
     dead.add_argument("--service", choices=parties.ALL)
     dead.add_argument("--all", action="store_true", help="with replay: every dead letter")
     dead.set_defaults(func=cmd_dead_letters)
+    users = sub.add_parser("users", help="an agency's staff accounts")
+    users.add_argument("action", choices=["add", "list", "disable", "reset-password"])
+    users.add_argument("agency", choices=parties.ALL)
+    users.add_argument("username", nargs="?")
+    users.add_argument("--role", help="with add: the user's role in the agency")
+    users.add_argument("--password-file", help="read the password from this file's first line")
+    users.set_defaults(func=cmd_users)
     return root
 
 

@@ -16,3 +16,7 @@ def isoformat(moment):
 def parse(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
+
+
+def utcfromtimestamp(seconds):
+    return datetime.fromtimestamp(seconds, timezone.utc)

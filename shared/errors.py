@@ -9,11 +9,12 @@ class ApiError(Exception):
     status = 500
     title = "Internal Server Error"
 
-    def __init__(self, detail=None, errors=None, headers=None):
+    def __init__(self, detail=None, errors=None, headers=None, extra=None):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors or []
         self.headers = headers or {}
+        self.extra = extra or {}
 
     def problem(self):
         body = {
@@ -24,6 +25,7 @@ class ApiError(Exception):
         }
         if self.errors:
             body["errors"] = self.errors
+        body.update(self.extra)
         return body
 
 
@@ -40,6 +42,10 @@ class Unauthorized(ApiError):
 
 class Forbidden(ApiError):
     status, title = 403, "Forbidden"
+
+
+class TooManyRequests(ApiError):
+    status, title = 429, "Too Many Requests"
 
 
 class NotFound(ApiError):

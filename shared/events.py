@@ -111,8 +111,11 @@ class Catalogue:
             raise KeyError("event type %r is not in the catalogue" % event_type)
 
     def routing_key(self, envelope):
-        """Where the broker routes an envelope on its producer's exchange."""
-        return self.spec(envelope["event_type"]).routing_key(envelope["payload"])
+        """Where the broker routes an envelope on its producer's exchange (an
+        event the catalogue does not know goes by its type, and the broker
+        refuses it: nothing is bound for it)."""
+        spec = self._specs.get(envelope["event_type"])
+        return spec.routing_key(envelope["payload"]) if spec else envelope["event_type"]
 
     def services(self):
         names = set()

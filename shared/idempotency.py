@@ -3,6 +3,7 @@ same key from the same user) names the same resource, found again by `_id`,
 the one lookup every backend answers from an index; the same key with a
 different body is a 409."""
 import hashlib
+import hmac
 import json
 import uuid
 
@@ -10,8 +11,12 @@ HEADER = "Idempotency-Key"
 NAMESPACE = uuid.UUID("6f1d3c2a-5b7e-4e0f-9a51-2c8d7e4b1f60")
 
 
-def request_hash(body):
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+def request_hash(body, key):
+    """A keyed digest of the request, to tell a retry from another request
+    under the same key. Keyed, because the body holds personal data (an ID
+    number, a phone) whose plain hash could be found by trying them all."""
+    text = json.dumps(body, sort_keys=True, default=str).encode()
+    return hmac.new(key.encode(), text, hashlib.sha256).hexdigest()
 
 
 def key_errors(key_header):

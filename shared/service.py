@@ -1,15 +1,36 @@
-"""What every service has: `/health`, `/alive`, `/metrics` and `/api/v1/audit`.
+"""What every service has: `/health`, `/alive`, `/metrics`, `/api/v1/audit`
+and sign-in at `/api/v1/session` (shared/sessions.py).
 
 A service class inherits from PlatformService and declares its own
 dependencies and entrypoints; nameko finds the inherited ones too.
 """
+from marshmallow import Schema, fields
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from shared.audit import Audit, AuditQuery
+from shared.audit import Audit, AuditPageSchema, AuditQuery
+from shared.console import Console
 from shared.platform import Platform
+from shared.openapi import OpenApi
 from shared.relay import OutboxRelay
-from shared.web import CorrelationContext, api, json_response, query_args
+from shared.sessions import Sessions
+from shared.web import CorrelationContext, api, json_response
+
+AUDIT_PAGE = AuditPageSchema()
+
+
+class AliveSchema(Schema):
+    status = fields.String()
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    checks = fields.Dict(keys=fields.String(), values=fields.String())
+    write_guards = fields.String()
+
+
+ALIVE = AliveSchema()
+HEALTH = HealthSchema()
 
 
 class PlatformAccess(DependencyProvider):
@@ -20,17 +41,19 @@ class PlatformAccess(DependencyProvider):
         return self.platform
 
 
-class PlatformService:
+class PlatformService(Console, Sessions):
     infra = PlatformAccess()
     relay = OutboxRelay()
     audit = Audit()
     correlation = CorrelationContext()
+    openapi = OpenApi()
 
-    @api("GET", "/alive", public=True)
+    @api("GET", "/alive", public=True, responses={200: ALIVE}, summary="The process is up")
     def alive(self, request):
         return {"status": "alive"}
 
-    @api("GET", "/health", public=True)
+    @api("GET", "/health", public=True, responses={200: HEALTH, 503: HEALTH},
+         summary="The broker and the database are reachable")
     def health(self, request):
         checks = {
             "broker": "up" if self.infra.broker_reachable() else "down",
@@ -44,12 +67,17 @@ class PlatformService:
             body["write_guards"] = "process" if self.infra.writes.in_process else "database"
         return json_response(200 if healthy else 503, body)
 
-    @api("GET", "/metrics", public=True)
+    @api("GET", "/metrics", public=True, responses={200: "text/plain"},
+         summary="Prometheus metrics")
     def metrics(self, request):
         return Response(self.infra.metrics.exposition(),
                         content_type="text/plain; version=0.0.4; charset=utf-8")
 
-    @api("GET", "/api/v1/audit")
+    @api("GET", "/openapi.json", public=True, summary="This API's OpenAPI 3.1 document")
+    def openapi_document(self, request):
+        return self.openapi
+
+    @api("GET", "/api/v1/audit", permission="audit:read", query=AuditQuery(),
+         responses={200: AUDIT_PAGE}, summary="This agency's audit records, newest first")
     def audit_records(self, request):
-        query = query_args(request, AuditQuery())
-        return {"items": self.audit.records(**query)}
+        return {"items": self.audit.records(**request.query)}

@@ -1,11 +1,14 @@
 """Settings of a service, read from its nameko config (which `nameko.yaml`
 fills from the environment, and tests fill directly).
 
-Secrets come only from the environment. Production refuses to start on the
-development secret.
+Secrets come only from the environment. LINKAGE_SECRET is the service's own
+token-signing key (each agency's service has its own); in development,
+without it, each agency's key is derived from the development secret.
+Production refuses to start on the development secret.
 """
 from dataclasses import dataclass
 
+from shared.auth import development_key
 from shared.parties import LINKED
 from shared.writes import MODES as WRITE_GUARD_MODES
 
@@ -67,6 +70,11 @@ class Settings:
     time_limits: dict
     write_guards: str = "auto"
     detection_threshold: float = 0.6
+    session_ttl_seconds: float = 8 * 3600
+    lockout_attempts: int = 5
+    lockout_window_seconds: float = 15 * 60
+    lockout_seconds: float = 15 * 60
+    cors_origins: tuple = ()
 
     @property
     def max_attempts(self):
@@ -77,6 +85,8 @@ class Settings:
     def from_config(cls, service, config):
         environment = config.get("LINKAGE_ENV") or "development"
         secret = config.get("LINKAGE_SECRET") or DEVELOPMENT_SECRET
+        if secret == DEVELOPMENT_SECRET and environment != "production":
+            secret = development_key(DEVELOPMENT_SECRET, service)
         if environment == "production" and secret == DEVELOPMENT_SECRET:
             raise InsecureConfiguration(
                 "LINKAGE_ENV=production needs LINKAGE_SECRET set to a real secret")
@@ -101,4 +111,10 @@ class Settings:
             time_limits=limits,
             write_guards=_write_guards(config.get("WRITE_GUARDS")),
             detection_threshold=_fraction(config, "DETECTION_CONFIDENCE_THRESHOLD", 0.6),
+            session_ttl_seconds=float(config.get("SESSION_TTL_SECONDS") or 8 * 3600),
+            lockout_attempts=int(config.get("LOCKOUT_ATTEMPTS") or 5),
+            lockout_window_seconds=float(config.get("LOCKOUT_WINDOW_SECONDS") or 15 * 60),
+            lockout_seconds=float(config.get("LOCKOUT_SECONDS") or 15 * 60),
+            cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
+                               .split(",") if origin.strip()),
         )

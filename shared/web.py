@@ -1,15 +1,20 @@
 """The HTTP API entrypoint every service's front end talks to.
 
-`@api("POST", "/api/v1/things")` wraps nameko's HTTP entrypoint with what
-every endpoint needs: the body size limit (413), bearer-token auth (401/403),
-a correlation id, JSON results, problem+json errors, a latency histogram and
-one JSON log line per request. Handlers return `(status, dict)` or a dict,
+`@api("POST", "/api/v1/things", permission="things:make")` wraps nameko's
+HTTP entrypoint with what every endpoint needs: the body size limit (413),
+bearer-token auth (401, 403 for another agency), the session still open (a
+signed-out token is refused at once), the permission the endpoint names
+(403, shared/roles.py), a correlation id, JSON results, problem+json errors,
+`Cache-Control: no-store` (API answers carry personal data), CORS for the
+origins CORS_ORIGINS allows, a latency histogram and one JSON log line per
+request. Handlers return `(status, dict)` or a dict,
 and raise ApiError subclasses for errors.
 """
 import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from functools import partial
 
 from eventlet.event import Event
@@ -20,15 +25,26 @@ from nameko.web.server import WebServer, WsgiApp
 from werkzeug import exceptions as http_exceptions
 from werkzeug.wrappers import Response
 
-from shared import logs
+from shared import idempotency, logs, roles
 from shared.auth import authenticate
-from shared.errors import (ApiError, BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge,
-                           UnsupportedMediaType, ValidationFailed)
+from shared.errors import (ApiError, BadRequest, Forbidden, MethodNotAllowed, NotFound,
+                           PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed)
 from shared.platform import Platform
+from shared.users import Accounts
 
 log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-Id"
+CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Correlation-Id"
+CORS_EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed, X-Correlation-Id"
+
+
+def cors_headers(origin, allowed_origins):
+    """What lets a front end on an allowed origin read the answer."""
+    if not origin or origin not in allowed_origins:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
+            "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS}
 
 
 def json_response(status, body, headers=None, content_type="application/json"):
@@ -54,26 +70,84 @@ class ProblemWsgiApp(WsgiApp):
     with problem+json like every other error, not werkzeug's HTML page."""
 
     def __call__(self, environ, start_response):
+        adapter = self.url_map.bind_to_environ(environ)
+        if environ.get("REQUEST_METHOD") == "OPTIONS":
+            return self.preflight(adapter, environ)(environ, start_response)
         try:
-            self.url_map.bind_to_environ(environ).match()
+            adapter.match()
         except (http_exceptions.NotFound, http_exceptions.MethodNotAllowed) as exc:
             return problem_response(routing_error(exc, environ))(environ, start_response)
         except http_exceptions.HTTPException:
             pass  # a redirect (e.g. a trailing slash): nameko answers it
         return super().__call__(environ, start_response)
 
+    def preflight(self, adapter, environ):
+        """OPTIONS, a browser's CORS preflight among others: which methods
+        the route takes, and the CORS grant for an allowed origin."""
+        methods = sorted(set(adapter.allowed_methods()) | {"OPTIONS"})
+        if methods == ["OPTIONS"]:
+            return problem_response(NotFound("no route %s" % environ.get("PATH_INFO", "")))
+        headers = {"Allow": ", ".join(methods)}
+        origins = self.server.cors_origins
+        granted = cors_headers(environ.get("HTTP_ORIGIN"), origins)
+        if granted:
+            headers.update(granted)
+            headers.update({"Access-Control-Allow-Methods": ", ".join(methods),
+                            "Access-Control-Allow-Headers": CORS_REQUEST_HEADERS,
+                            "Access-Control-Max-Age": "600"})
+        return Response(status=204, headers=headers)
+
 
 class ProblemWebServer(WebServer):
+    def setup(self):
+        super().setup()
+        value = str(self.container.config.get("CORS_ORIGINS") or "")
+        self.cors_origins = tuple(origin.strip() for origin in value.split(",") if origin.strip())
+
     def get_wsgi_app(self):
         return ProblemWsgiApp(self)
+
+
+@dataclass(frozen=True)
+class Body:
+    """What an endpoint takes as its body: JSON through a schema (which may
+    be left out when `optional`), or text of a media type (a CSV import)."""
+    schema: object = None
+    media_type: str = "application/json"
+    optional: bool = False
+
+    def load(self, request, idempotent=False):
+        if self.media_type != "application/json":
+            return read_text(request, self.media_type)
+        if self.optional:
+            return read_optional_json(request, self.schema)
+        errors = idempotency.key_errors(request.headers.get(idempotency.HEADER)) if idempotent else []
+        return read_json(request, self.schema, errors)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A list endpoint's answer: `items` of the schema, with the paging."""
+    schema: object
 
 
 class Api(HttpRequestHandler):
     platform = Platform()
     server = ProblemWebServer()
 
-    def __init__(self, method, url, public=False, **kwargs):
+    def __init__(self, method, url, public=False, permission=None, body=None, query=None,
+                 responses=None, idempotent=False, summary=None, **kwargs):
+        """`body` and `query` are the schemas the request is loaded through
+        (the handler finds the results in `request.data` and `request.query`);
+        with `responses` ({status: schema, or Page(schema)}) they are also
+        what /openapi.json says of the endpoint (shared/openapi.py)."""
         self.public = public
+        self.permission = permission
+        self.body = body if body is None or isinstance(body, Body) else Body(body)
+        self.query = query
+        self.responses = responses or {}
+        self.idempotent = idempotent
+        self.summary = summary
         kwargs.setdefault("expected_exceptions", ApiError)
         super().__init__(method, url, **kwargs)
 
@@ -88,6 +162,10 @@ class Api(HttpRequestHandler):
         except Exception as exc:
             response = self.response_from_exception(exc)
         response.headers[CORRELATION_HEADER] = cid
+        if not self.public:
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.extend(cors_headers(request.headers.get("Origin"),
+                                                 self.platform.settings.cors_origins))
         elapsed = time.monotonic() - started
         self.platform.metrics.http_duration.labels(
             request.method, self.url, str(response.status_code)).observe(elapsed)
@@ -103,16 +181,29 @@ class Api(HttpRequestHandler):
                                   % (request.content_length, settings.max_body_bytes))
         request.principal = None
         if not self.public:
-            request.principal = authenticate(request.headers, settings.secret,
-                                             self.container.service_name)
+            request.principal = self.authorise(request)
         request.correlation_id = cid
         request.max_body_bytes = settings.max_body_bytes
+        request.query = query_args(request, self.query) if self.query is not None else None
+        request.data = self.body.load(request, self.idempotent) if self.body is not None else None
         args, kwargs = self.get_entrypoint_parameters(request)
         self.check_signature(args, kwargs)
         done = Event()
         self.container.spawn_worker(self, args, kwargs, context_data={"correlation_id": cid},
                                     handle_result=partial(self.handle_result, done))
         return self.response_from_result(done.wait())
+
+    def authorise(self, request):
+        service = self.container.service_name
+        principal = authenticate(request.headers, self.platform.settings.secret, service)
+        if principal.session_id and not Accounts(self.platform.db, service).session_valid(
+                principal.session_id):
+            raise Unauthorized("this session has ended; sign in again")
+        if self.permission and not roles.allows(service, principal.roles, self.permission):
+            raise Forbidden("this needs the permission %s, which %s does not grant" % (
+                self.permission, " or ".join(principal.roles) or "a token without roles"),
+                extra={"missing_permission": self.permission})
+        return principal
 
     def response_from_result(self, result):
         if isinstance(result, Response):
@@ -167,6 +258,19 @@ def read_json(request, schema, errors=()):
     return loaded
 
 
+def read_text(request, mimetype):
+    """A text body of the given type (a CSV import): 415/413/400 otherwise."""
+    if request.mimetype != mimetype:
+        raise UnsupportedMediaType("send the body as %s" % mimetype)
+    raw = _read_body(request, request.max_body_bytes + 1)
+    if len(raw) > request.max_body_bytes:
+        raise PayloadTooLarge("body is over %d bytes" % request.max_body_bytes)
+    try:
+        return raw.decode(request.mimetype_params.get("charset", "utf-8"))
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise BadRequest("body is not text in its charset: %s" % exc)
+
+
 def read_optional_json(request, schema):
     """Like read_json, for an endpoint whose body may be left out."""
     chunked = request.headers.get("Transfer-Encoding", "").lower() == "chunked"
@@ -192,10 +296,13 @@ def _read_body(request, size):
     return request.stream.read(size)
 
 
+MAX_OFFSET = 1_000_000  # past it, a page is found by its filters, not by skipping
+
+
 class PageQuery(Schema):
     """`limit` and `offset` of every list endpoint; subclasses add filters."""
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 def page(items, total, query):

@@ -2,7 +2,7 @@
 import socket
 import time
 
-from shared.auth import issue_token
+from shared.auth import development_key, issue_token
 from shared.settings import DEVELOPMENT_SECRET
 
 
@@ -12,12 +12,15 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def token_for(agency, user="tester", secret=DEVELOPMENT_SECRET):
-    return issue_token(secret, agency, user)
+def token_for(agency, user="tester", secret=None, roles=None, **kwargs):
+    """A token of `agency` signed with its development key (or `secret`),
+    with every role of the agency unless `roles` says otherwise."""
+    key = secret or development_key(DEVELOPMENT_SECRET, agency)
+    return issue_token(key, agency, user, roles=roles, **kwargs)
 
 
-def auth(agency, user="tester"):
-    return {"Authorization": "Bearer " + token_for(agency, user)}
+def auth(agency, user="tester", roles=None):
+    return {"Authorization": "Bearer " + token_for(agency, user, roles=roles)}
 
 
 def wait_for(condition, what, timeout=30.0, interval=0.05):
@@ -36,17 +39,21 @@ def wait_for(condition, what, timeout=30.0, interval=0.05):
 class Api:
     """A front end's HTTP client for one agency's API."""
 
-    def __init__(self, base_url, agency, user="tester"):
+    def __init__(self, base_url, agency, user="tester", roles=None, token=None):
         import requests
         self.base_url = base_url
         self.session = requests.Session()
-        self.session.headers["Authorization"] = "Bearer " + token_for(agency, user)
+        self.session.headers["Authorization"] = "Bearer " + (token or token_for(agency, user,
+                                                                                roles=roles))
 
     def get(self, path, **params):
         return self.session.get(self.base_url + path, params=params, timeout=15)
 
     def post(self, path, body=None, headers=None):
         return self.session.post(self.base_url + path, json=body, headers=headers or {}, timeout=15)
+
+    def delete(self, path):
+        return self.session.delete(self.base_url + path, timeout=15)
 
 
 def registration(local_hukou=False, name="Zhang Wei", building="3", unit="2", room="301",

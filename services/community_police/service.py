@@ -6,7 +6,7 @@ from shared.errors import Conflict, NotFound
 from shared.parties import POLICE
 from shared.service import PlatformService
 from shared.store import Store
-from shared.web import api, page, query_args, read_json
+from shared.web import Page, api, page
 
 from services.community_police.repository import CHECKS, CheckRepository
 from services.community_police.schemas import CheckQuery, CheckSchema, DecisionSchema
@@ -15,6 +15,7 @@ from services.community_police.schemas import CheckQuery, CheckSchema, DecisionS
 # The decision's schemas, built once (building one copies all its fields).
 DECISION = DecisionSchema()
 DECIDED = CheckSchema(only=("id", "status", "decided_at", "decided_by"))
+CHECK = CheckSchema()
 
 
 class CommunityPoliceService(CaseDesk, PlatformService):
@@ -30,26 +31,29 @@ class CommunityPoliceService(CaseDesk, PlatformService):
         if self.checks.note_overdue(CHECKS, event):
             self.infra.metrics.overdue_notices.inc()
 
-    @api("GET", "/api/v1/checks")
+    @api("GET", "/api/v1/checks", permission="checks:read", query=CheckQuery(),
+         responses={200: Page(CHECK)}, summary="Identity and risk checks, full identity (audited)")
     def list_checks(self, request):
-        query = query_args(request, CheckQuery())
+        query = request.query
         items, total = self.checks.search(**query)
         self.audit.full_identity_read(
             request.principal, [{"returnee_id": c["_id"], "id_number": c["id_number"]} for c in items],
             via="GET /api/v1/checks", purpose="identity and risk check")
-        return page(CheckSchema(many=True).dump(items), total, query)
+        return page(CHECK.dump(items, many=True), total, query)
 
-    @api("GET", "/api/v1/checks/<string:check_id>")
+    @api("GET", "/api/v1/checks/<string:check_id>", permission="checks:read",
+         responses={200: CHECK}, summary="One check, full identity (audited)")
     def get_check(self, request, check_id):
         check = self._existing(check_id)
         self.audit.full_identity_read(request.principal, [{"returnee_id": check_id,
                                                            "id_number": check["id_number"]}],
                                       via="GET /api/v1/checks/{id}", purpose="identity and risk check")
-        return CheckSchema().dump(check)
+        return CHECK.dump(check)
 
-    @api("POST", "/api/v1/checks/<string:check_id>/decision")
+    @api("POST", "/api/v1/checks/<string:check_id>/decision", permission="checks:decide",
+         body=DECISION, responses={200: DECIDED, 409: None}, summary="Clear or flag a person")
     def decide(self, request, check_id):
-        decision = read_json(request, DECISION)
+        decision = request.data
         with self.checks.locked(CHECKS, check_id):
             check = self._existing(check_id)
             decided = check["status"] == "pending" and self.checks.decide(

@@ -1,4 +1,13 @@
-"""Checking a claimed flat against the relocation-housing allocation records."""
+"""Checking a claimed flat against the relocation-housing allocation records,
+and reading a list of allocations from CSV."""
+import csv
+import io
+
+from marshmallow import ValidationError
+
+from shared.errors import flatten
+
+CSV_COLUMNS = ("building", "unit", "room", "household", "handed_over")
 
 
 def flat_id(address):
@@ -13,3 +22,44 @@ def check_claim(allocation, name):
         return "not_handed_over"
     household = {member.strip() for member in allocation["household"]}
     return "matched" if name.strip() in household else "allocated_to_other"
+
+
+def allocations_from_csv(text, schema):
+    """(allocations, errors) from CSV text with a header row of CSV_COLUMNS
+    (`household` names separated by `;`, `handed_over` true/false, default
+    true). Every bad row is reported, field by field, as `row N.field` (N is
+    the line in the file); the caller imports nothing if there is any."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [name for name in CSV_COLUMNS[:4] if name not in (reader.fieldnames or [])]
+    if missing:
+        return [], [{"field": "header", "reason": "missing column(s) %s; expected %s"
+                     % (", ".join(missing), ",".join(CSV_COLUMNS))}]
+    allocations, errors, seen = [], [], {}
+    for line, row in enumerate(reader, start=2):
+        if None in row:
+            errors.append({"field": "row %d" % line, "reason": "more values than columns"})
+            continue
+        data = {name: (row.get(name) or "").strip() for name in CSV_COLUMNS[:3]}
+        data["household"] = [name.strip() for name in (row.get("household") or "").split(";")
+                             if name.strip()]
+        handed_over = (row.get("handed_over") or "true").strip().lower()
+        if handed_over not in ("true", "false"):
+            errors.append({"field": "row %d.handed_over" % line, "reason": "must be true or false"})
+            continue
+        data["handed_over"] = handed_over == "true"
+        try:
+            allocation = schema.load(data)
+        except ValidationError as exc:
+            errors += [{"field": "row %d.%s" % (line, path), "reason": reason}
+                       for path, reason in flatten(exc.messages)]
+            continue
+        flat = flat_id(allocation)
+        if flat in seen:
+            errors.append({"field": "row %d" % line,
+                           "reason": "flat %s is already on row %d" % (flat, seen[flat])})
+            continue
+        seen[flat] = line
+        allocations.append(allocation)
+    if not allocations and not errors:
+        errors.append({"field": "rows", "reason": "no allocation in the file"})
+    return allocations, errors

@@ -25,6 +25,11 @@ class HousingRepository(Repository):
         result = self.db[ALLOCATIONS].replace_one({"_id": flat}, dict(document, _id=flat), upsert=True)
         return result.upserted_id is not None, self.db[ALLOCATIONS].find_one({"_id": flat})
 
+    def allocations(self, building=None, limit=50, offset=0):
+        query = {"building": building} if building else {}
+        cursor = self.db[ALLOCATIONS].find(query).sort("_id", pymongo.ASCENDING).skip(offset).limit(limit)
+        return list(cursor), self.db[ALLOCATIONS].count_documents(query)
+
     def allocation(self, flat):
         return self.db[ALLOCATIONS].find_one({"_id": flat})
 

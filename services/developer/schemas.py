@@ -18,6 +18,16 @@ class AllocationOutSchema(AllocationSchema):
     updated_at = fields.AwareDateTime()
 
 
+class ImportResultSchema(Schema):
+    rows = fields.Integer()
+    created = fields.Integer()
+    updated = fields.Integer()
+
+
+class AllocationQuery(PageQuery):
+    building = fields.String(validate=validate.Length(min=1, max=20))
+
+
 class HousingCheckSchema(Schema):
     id = fields.String(attribute="_id")
     returnee_id = fields.Function(lambda doc: doc["_id"])

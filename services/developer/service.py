@@ -2,39 +2,64 @@
 every claimed flat against them."""
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed
 from shared.parties import DEVELOPER
 from shared.service import PlatformService
 from shared.store import Store
-from shared.web import api, page, query_args, read_json
+from shared.web import Body, Page, api, page
 
+from services.developer.domain import allocations_from_csv
 from services.developer.repository import CHECKS, HousingRepository
-from services.developer.schemas import (AllocationOutSchema, AllocationSchema, HousingCheckQuery,
-                                        HousingCheckSchema)
+from services.developer.schemas import (AllocationOutSchema, AllocationQuery, AllocationSchema,
+                                        HousingCheckQuery, HousingCheckSchema, ImportResultSchema)
+
+ALLOCATION = AllocationSchema()
+ALLOCATED = AllocationOutSchema()
+HOUSING_CHECK = HousingCheckSchema()
+IMPORTED = ImportResultSchema()
 
 
 class DeveloperService(CaseDesk, PlatformService):
     name = DEVELOPER
     housing = Store(HousingRepository)
 
-    @api("POST", "/api/v1/allocations")
+    @api("POST", "/api/v1/allocations", permission="allocations:write", body=ALLOCATION,
+         responses={200: ALLOCATED, 201: ALLOCATED}, summary="Record who is entitled to a flat")
     def save_allocation(self, request):
-        allocation = read_json(request, AllocationSchema())
-        created, saved = self.housing.save_allocation(allocation)
-        return (201 if created else 200), AllocationOutSchema().dump(saved)
+        created, saved = self.housing.save_allocation(request.data)
+        return (201 if created else 200), ALLOCATED.dump(saved)
 
-    @api("GET", "/api/v1/allocations/<string:flat_id>")
+    @api("GET", "/api/v1/allocations", permission="allocations:read", query=AllocationQuery(),
+         responses={200: Page(ALLOCATED)}, summary="Allocations, by building")
+    def list_allocations(self, request):
+        items, total = self.housing.allocations(**request.query)
+        return page(ALLOCATED.dump(items, many=True), total, request.query)
+
+    @api("POST", "/api/v1/allocation-imports", permission="allocations:write",
+         body=Body(media_type="text/csv"), responses={200: IMPORTED},
+         summary="Import allocations from CSV: every row, or none")
+    def import_allocations(self, request):
+        """A list of flats and households as CSV: all rows, or none."""
+        allocations, errors = allocations_from_csv(request.data, ALLOCATION)
+        if errors:
+            raise ValidationFailed.from_errors(errors)
+        created = sum(self.housing.save_allocation(allocation)[0] for allocation in allocations)
+        return {"rows": len(allocations), "created": created, "updated": len(allocations) - created}
+
+    @api("GET", "/api/v1/allocations/<string:flat_id>", permission="allocations:read",
+         responses={200: ALLOCATED}, summary="One flat's allocation")
     def get_allocation(self, request, flat_id):
         allocation = self.housing.allocation(flat_id)
         if allocation is None:
             raise NotFound("no allocation for flat %s" % flat_id)
-        return AllocationOutSchema().dump(allocation)
+        return ALLOCATED.dump(allocation)
 
-    @api("GET", "/api/v1/housing-checks")
+    @api("GET", "/api/v1/housing-checks", permission="housing_checks:read",
+         query=HousingCheckQuery(), responses={200: Page(HOUSING_CHECK)},
+         summary="Claimed flats checked against the allocations")
     def list_checks(self, request):
-        query = query_args(request, HousingCheckQuery())
-        items, total = self.housing.search(**query)
-        return page(HousingCheckSchema(many=True).dump(items), total, query)
+        items, total = self.housing.search(**request.query)
+        return page(HOUSING_CHECK.dump(items, many=True), total, request.query)
 
     @event_handler("returnee_housing_declared")
     def on_returnee_housing_declared(self, event):

@@ -6,10 +6,13 @@ from shared.errors import NotFound
 from shared.parties import FLOATING
 from shared.service import PlatformService
 from shared.store import Store
-from shared.web import api, page, query_args
+from shared.web import Page, api, page
 
 from services.floating_population_office.repository import REGISTRATIONS, RegistryRepository
 from services.floating_population_office.schemas import RegistrationQuery, RegistrationRecordSchema
+
+
+RECORD = RegistrationRecordSchema()
 
 
 class FloatingPopulationOfficeService(CaseDesk, PlatformService):
@@ -25,20 +28,22 @@ class FloatingPopulationOfficeService(CaseDesk, PlatformService):
         if self.registry.note_overdue(REGISTRATIONS, event):
             self.infra.metrics.overdue_notices.inc()
 
-    @api("GET", "/api/v1/registrations")
+    @api("GET", "/api/v1/registrations", permission="registrations:read", query=RegistrationQuery(),
+         responses={200: Page(RECORD)}, summary="Non-local residents' registrations (audited)")
     def list_registrations(self, request):
-        query = query_args(request, RegistrationQuery())
+        query = request.query
         items, total = self.registry.search(**query)
         self._audit(request, items, "GET /api/v1/registrations")
-        return page(RegistrationRecordSchema(many=True).dump(items), total, query)
+        return page(RECORD.dump(items, many=True), total, query)
 
-    @api("GET", "/api/v1/registrations/<string:registration_id>")
+    @api("GET", "/api/v1/registrations/<string:registration_id>", permission="registrations:read",
+         responses={200: RECORD}, summary="One registration (audited)")
     def get_registration(self, request, registration_id):
         registration = self.registry.by_registration_id(registration_id)
         if registration is None:
             raise NotFound("no registration %s" % registration_id)
         self._audit(request, [registration], "GET /api/v1/registrations/{id}")
-        return RegistrationRecordSchema().dump(registration)
+        return RECORD.dump(registration)
 
     def _audit(self, request, items, via):
         self.audit.full_identity_read(

@@ -14,7 +14,7 @@ from services.neighborhood_committee.cases import overdue_parties
 
 class DispatchSchema(Schema):
     to = fields.List(fields.String(validate=validate.OneOf(ALL)), required=True,
-                     validate=validate.Length(min=1, max=len(ALL)))
+                     validate=validate.Length(min=1, max=len(ALL)), metadata={"uniqueItems": True})
     priority = priority_field(load_default=None)
     note = text(1000, load_default=None)
 
@@ -147,3 +147,54 @@ class CaseDetailSchema(CaseSummarySchema):
     verifications = fields.List(fields.Nested(VerificationSchema))
     feedback = fields.List(fields.Nested(FeedbackOutSchema))
     timeline = fields.List(fields.Nested(TimelineSchema))
+
+
+class SafetyRiskRouteSchema(Schema):
+    also = fields.List(fields.String())
+    priority = fields.String()
+
+
+class RouteSchema(Schema):
+    category = fields.String()
+    description = fields.String()
+    owner = fields.String()
+    co_handlers = fields.List(fields.String())
+    priority = fields.String()
+    accept_within_seconds = fields.Float()
+    resolve_within_seconds = fields.Float()
+    on_safety_risk = fields.Nested(SafetyRiskRouteSchema, allow_none=True)
+    reason = fields.String()
+
+
+class CategoriesSchema(Schema):
+    items = fields.List(fields.Nested(RouteSchema))
+    statuses = fields.List(fields.String())
+    parties = fields.List(fields.String())
+
+
+class KpiRowSchema(Schema):
+    """Counts, and the rates of the 12345 practice (null with nothing to divide by)."""
+    dispatched = fields.Integer()
+    accepted = fields.Integer()
+    accepted_on_time = fields.Integer()
+    resolved = fields.Integer()
+    resolved_on_time = fields.Integer()
+    returned = fields.Integer()
+    reworked = fields.Integer()
+    overdue_accept = fields.Integer()
+    overdue_resolve = fields.Integer()
+    rated = fields.Integer()
+    satisfied = fields.Integer()
+    reopened = fields.Integer()
+    response_rate = fields.Float(allow_none=True)
+    on_time_resolution_rate = fields.Float(allow_none=True)
+    return_rate = fields.Float(allow_none=True)
+    satisfaction_rate = fields.Float(allow_none=True)
+
+
+class KpiSchema(Schema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    cases_reported_between = fields.List(fields.AwareDateTime())
+    parties = fields.Dict(keys=fields.String(), values=fields.Nested(KpiRowSchema))
+    total = fields.Nested(KpiRowSchema)

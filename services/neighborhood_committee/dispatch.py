@@ -25,14 +25,15 @@ from shared.consumer import event_handler
 from shared.errors import Conflict, NotFound
 from shared.parties import ALL, COMMITTEE
 from shared.timer import every
-from shared.web import api, page, query_args, read_json
+from shared.web import Page, api, page
 
 from services.neighborhood_committee import cases as domain
 from services.neighborhood_committee import routing
 from services.neighborhood_committee.case_repository import CaseRepository
 from services.neighborhood_committee.case_schemas import (CaseDetailSchema, CaseSummarySchema,
-                                                          CommitteeCaseQuery, DispatchSchema,
-                                                          FeedbackSchema, KpiQuery, VerifySchema)
+                                                          CategoriesSchema, CommitteeCaseQuery,
+                                                          DispatchSchema, FeedbackSchema, KpiQuery,
+                                                          KpiSchema, VerifySchema)
 from shared.store import Store
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ SUMMARY = CaseSummarySchema()
 DISPATCH = DispatchSchema()
 VERIFY = VerifySchema()
 FEEDBACK = FeedbackSchema()
+CATEGORIES = CategoriesSchema()
+KPIS = KpiSchema()
 REOPEN_DAYS = 7
 
 
@@ -62,11 +65,12 @@ class CaseDispatch(CaseDesk):
 
     # --- reports -----------------------------------------------------------
 
-    @api("POST", "/api/v1/cases")
+    @api("POST", "/api/v1/cases", permission="cases:report", body=REPORT, idempotent=True,
+         responses={201: DETAIL, 409: None}, summary="Report a case and file it at once")
     def report_case(self, request):
         key = request.headers.get(idempotency.HEADER)
-        report = read_json(request, REPORT, idempotency.key_errors(key))
-        request_hash = idempotency.request_hash(report)
+        report = request.data
+        request_hash = idempotency.request_hash(report, self.infra.settings.secret)
         user = request.principal.subject
         case_id = idempotency.resource_id(key, COMMITTEE, user)
         case, messages = domain.new_case(case_id, report, COMMITTEE, user, clock.utcnow(),
@@ -98,9 +102,11 @@ class CaseDispatch(CaseDesk):
 
     # --- reads ---------------------------------------------------------------
 
-    @api("GET", "/api/v1/cases")
+    @api("GET", "/api/v1/cases", permission="cases:read", query=CommitteeCaseQuery(),
+         responses={200: Page((SUMMARY, ASSIGNED))},
+         summary="Every case (role=all), the committee's own assignments, or what it reported")
     def list_cases(self, request):
-        query = query_args(request, CommitteeCaseQuery())
+        query = dict(request.query)
         role = query.pop("role", "all")
         if role == "assigned":
             desk_query = {k: v for k, v in query.items() if k not in ("escalated", "party")}
@@ -111,23 +117,29 @@ class CaseDispatch(CaseDesk):
         items, total = self.cases.search(now=clock.utcnow(), **query)
         return page(SUMMARY.dump(items, many=True), total, query)
 
-    @api("GET", "/api/v1/cases/<string:case_id>")
+    @api("GET", "/api/v1/cases/<string:case_id>", permission="cases:read",
+         responses={200: DETAIL}, summary="The whole case: reporter, assignments, timeline")
     def get_case(self, request, case_id):
         return DETAIL.dump(self._existing(case_id))
 
-    @api("GET", "/api/v1/case-categories")
+    @api("GET", "/api/v1/case-categories", permission="cases:read",
+         responses={200: CATEGORIES}, summary="The routing table")
     def case_categories(self, request):
-        return {"items": self.routing.table.describe(),
-                "statuses": list(CASE_STATUSES[1:]), "parties": list(ALL)}
+        return CATEGORIES.dump({"items": self.routing.table.describe(),
+                                "statuses": list(CASE_STATUSES[1:]), "parties": list(ALL)})
 
-    @api("GET", "/api/v1/case-kpis")
+    @api("GET", "/api/v1/case-kpis", permission="cases:kpis", query=KpiQuery(),
+         responses={200: KPIS}, summary="Response, on-time, return and satisfaction rates")
     def case_kpis(self, request):
-        query = query_args(request, KpiQuery())
+        query = request.query
         start = datetime.combine(query["from_"], time(), timezone.utc)
         end = datetime.combine(query["to"] + timedelta(days=1), time(), timezone.utc)
         result = domain.kpis(self.cases.reported_between(start, end), ALL)
-        return dict(result, **{"from": query["from_"].isoformat(), "to": query["to"].isoformat(),
-                               "cases_reported_between": [clock.isoformat(start), clock.isoformat(end)]})
+        return KPIS.dump(dict(result, from_=query["from_"], to=query["to"],
+                              cases_reported_between=[start, end]))
+
+    def sees_case(self, case_id):
+        return self.cases.get(case_id) is not None
 
     def _existing(self, case_id):
         case = self.cases.get(case_id)
@@ -137,9 +149,10 @@ class CaseDispatch(CaseDesk):
 
     # --- the committee's decisions -------------------------------------------
 
-    @api("POST", "/api/v1/cases/<string:case_id>/dispatch")
+    @api("POST", "/api/v1/cases/<string:case_id>/dispatch", permission="cases:dispatch",
+         body=DISPATCH, responses={200: DETAIL, 409: None}, summary="Dispatch a case by hand")
     def dispatch_case(self, request, case_id):
-        body = read_json(request, DISPATCH)
+        body = request.data
         user = request.principal.subject
         before = self._existing(case_id)
         case = self._decide(case_id, lambda case: domain.dispatch(
@@ -151,9 +164,11 @@ class CaseDispatch(CaseDesk):
                 self.infra.metrics.cases_dispatched.labels(party, task["priority"]).inc()
         return DETAIL.dump(case)
 
-    @api("POST", "/api/v1/cases/<string:case_id>/verify")
+    @api("POST", "/api/v1/cases/<string:case_id>/verify", permission="cases:verify",
+         body=VERIFY, responses={200: DETAIL, 409: None},
+         summary="Confirm a resolved case (it closes) or send it back for rework")
     def verify_case(self, request, case_id):
-        body = read_json(request, VERIFY)
+        body = request.data
         case = self._decide(case_id, lambda case: domain.verify(
             case, body["outcome"], body["note"], request.principal.subject, clock.utcnow(),
             self.routing.table))
@@ -161,9 +176,11 @@ class CaseDispatch(CaseDesk):
             self.infra.metrics.cases_closed.inc()
         return DETAIL.dump(case)
 
-    @api("POST", "/api/v1/cases/<string:case_id>/feedback")
+    @api("POST", "/api/v1/cases/<string:case_id>/feedback", permission="cases:feedback",
+         body=FEEDBACK, responses={200: DETAIL, 409: None},
+         summary="The resident's call-back; unsatisfied and unresolved reopens the case")
     def case_feedback(self, request, case_id):
-        body = read_json(request, FEEDBACK)
+        body = request.data
         case = self._decide(case_id, lambda case: domain.feedback(
             case, body, request.principal.subject, clock.utcnow(), self.routing.table,
             self.routing.reopen_days))

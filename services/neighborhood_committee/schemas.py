@@ -17,11 +17,15 @@ def _not_blank(value):
 
 
 class RegistrationSchema(Schema):
-    name = fields.String(required=True, validate=[validate.Length(max=50), _not_blank])
-    id_number = fields.String(required=True)
-    phone = fields.String(required=True)
+    name = fields.String(required=True, validate=[validate.Length(max=50), _not_blank],
+                         metadata={"pattern": r"\S"})
+    # The patterns tell a front end the shape; the validators below check the
+    # rest (region, birth date, check digit) and say what is wrong.
+    id_number = fields.String(required=True, metadata={"pattern": "^[0-9]{17}[0-9Xx]$"})
+    phone = fields.String(required=True, metadata={"pattern": "^1[3-9][0-9]{9}$"})
     address = fields.Nested(AddressSchema, required=True)
-    origin = fields.String(required=True, validate=[validate.Length(max=100), _not_blank])
+    origin = fields.String(required=True, validate=[validate.Length(max=100), _not_blank],
+                           metadata={"pattern": r"\S"})
     arrival_date = fields.Date(required=True)
     local_hukou = StrictBoolean(required=True)
 

@@ -14,7 +14,7 @@ from shared.parties import COMMITTEE, LINKED
 from shared.service import PlatformService
 from shared.store import Store
 from shared.timer import every
-from shared.web import api, page, query_args, read_json
+from shared.web import Page, api, page
 
 from services.neighborhood_committee import domain
 from services.neighborhood_committee.dispatch import CaseDispatch
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # The hot path's schemas, built once (building one copies all its fields).
 REGISTRATION = RegistrationSchema()
 SUMMARY = LinkageSummarySchema()
+DETAIL = LinkageDetailSchema()
 
 def registration_events(repo, linkage):
     """What one registration tells the others: each party only what it needs."""
@@ -53,11 +54,12 @@ class NeighborhoodCommitteeService(CaseDispatch, PlatformService):
     name = COMMITTEE
     linkages = Store(LinkageRepository)
 
-    @api("POST", "/api/v1/returnees")
+    @api("POST", "/api/v1/returnees", permission="returnees:register", body=REGISTRATION,
+         idempotent=True, responses={201: SUMMARY}, summary="Register a returnee or newcomer")
     def register_returnee(self, request):
         key_header = request.headers.get(idempotency.HEADER)
-        registration = read_json(request, REGISTRATION, idempotency.key_errors(key_header))
-        request_hash = idempotency.request_hash(registration)
+        registration = request.data
+        request_hash = idempotency.request_hash(registration, self.infra.settings.secret)
         returnee_id = idempotency.resource_id(key_header, request.principal.subject)
         if key_header:
             replay = self._replayed(returnee_id, key_header, request_hash)
@@ -94,7 +96,8 @@ class NeighborhoodCommitteeService(CaseDispatch, PlatformService):
         return 201, SUMMARY.dump(earlier), {
             "Location": "/api/v1/returnees/%s" % earlier["_id"], "Idempotent-Replayed": "true"}
 
-    @api("GET", "/api/v1/returnees/<string:returnee_id>")
+    @api("GET", "/api/v1/returnees/<string:returnee_id>", permission="returnees:read",
+         responses={200: DETAIL}, summary="A linkage with the full identity (audited)")
     def get_returnee(self, request, returnee_id):
         linkage = self.linkages.get(returnee_id)
         if linkage is None:
@@ -102,13 +105,14 @@ class NeighborhoodCommitteeService(CaseDispatch, PlatformService):
         self.audit.full_identity_read(request.principal, [{"returnee_id": returnee_id,
                                                            "id_number": linkage["id_number"]}],
                                       via="GET /api/v1/returnees/{id}", purpose="linkage follow-up")
-        return LinkageDetailSchema().dump(linkage)
+        return DETAIL.dump(linkage)
 
-    @api("GET", "/api/v1/returnees")
+    @api("GET", "/api/v1/returnees", permission="returnees:read", query=LinkageQuery(),
+         responses={200: Page(SUMMARY)}, summary="Linkages, for the daily review")
     def list_returnees(self, request):
-        query = query_args(request, LinkageQuery())
+        query = request.query
         items, total = self.linkages.search(**query)
-        return page(LinkageSummarySchema(many=True).dump(items), total, query)
+        return page(SUMMARY.dump(items, many=True), total, query)
 
     def _record(self, event):
         party, status, done = domain.party_update_for(event.event_type, event.payload)

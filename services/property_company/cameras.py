@@ -11,6 +11,7 @@ updating the watch still ends with one case.
 import json
 import uuid
 
+import pymongo
 from pymongo.errors import DuplicateKeyError
 
 from shared import clock
@@ -96,6 +97,16 @@ class CameraDeskRepository(CaseDeskRepository):
                 "last_detected_at": seen["last_detected_at"]}, case_id)]
         self.modify(REPORTS, case_id, decide)
         return counted["count"]
+
+    def detections(self, camera_id=None, reported=None, limit=50, offset=0):
+        query = {}
+        if camera_id:
+            query["camera_id"] = camera_id
+        if reported is not None:
+            query["reported"] = reported
+        cursor = (self.db[DETECTIONS].find(query).sort("received_at", pymongo.DESCENDING)
+                  .skip(offset).limit(limit))
+        return list(cursor), self.db[DETECTIONS].count_documents(query)
 
     def release_watch(self, case_id):
         """The case closed: the next detection of its camera and kind reports anew."""

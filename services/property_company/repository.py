@@ -1,4 +1,5 @@
 """The property company's gate passes, one per registered arrival."""
+import re
 import uuid
 
 import pymongo
@@ -70,14 +71,19 @@ class GatePassRepository(Repository):
                                    {"$set": {"status": status, "decided_at": now}}, [decided],
                                    current=gate_pass)
 
-    def search(self, returnee_id=None, status=None, building=None, limit=50, offset=0):
+    def search(self, returnee_id=None, status=None, name=None, building=None, unit=None, room=None,
+               limit=50, offset=0):
+        """Passes by person or flat: the guard's gate lookup and the steward's list."""
         query = {}
         if returnee_id:
             query["_id"] = returnee_id
         if status:
             query["status"] = status
-        if building:
-            query["address.building"] = building
+        if name:
+            query["name"] = {"$regex": "^%s" % re.escape(name.strip())}
+        for part, value in (("building", building), ("unit", unit), ("room", room)):
+            if value:
+                query["address.%s" % part] = value
         cursor = (self.db[PASSES].find(query).sort("held_at", pymongo.DESCENDING)
                   .skip(offset).limit(limit))
         return list(cursor), self.db[PASSES].count_documents(query)

@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from shared import clock
 from shared.cases.model import CAMERA_KINDS, LocationSchema, text
 from shared.catalogue import AddressSchema
+from shared.fields import QueryBoolean
 from shared.web import PageQuery
 
 CLOCK_SKEW = timedelta(minutes=5)  # a camera's clock may run a little ahead
@@ -38,7 +39,10 @@ class GatePassSchema(Schema):
 class PassQuery(PageQuery):
     returnee_id = fields.String()
     status = fields.String(validate=validate.OneOf(PASS_STATES))
+    name = fields.String(validate=validate.Length(min=1, max=50))
     building = fields.String()
+    unit = fields.String()
+    room = fields.String()
 
 
 class DetectionInSchema(Schema):
@@ -56,6 +60,11 @@ class DetectionInSchema(Schema):
     def _not_future(self, value, **kwargs):
         if value > clock.utcnow() + CLOCK_SKEW:
             raise ValidationError("must not be in the future")
+
+
+class DetectionQuery(PageQuery):
+    camera_id = fields.String(validate=validate.Length(min=1, max=64))
+    reported = QueryBoolean()
 
 
 class DetectionOutSchema(Schema):

@@ -6,15 +6,16 @@ from shared.consumer import event_handler
 from shared.parties import PROPERTY
 from shared.service import PlatformService
 from shared.store import Store
-from shared.web import api, page, query_args, read_json
+from shared.web import Page, api, page
 
 from services.property_company.cameras import CameraDeskRepository
 from services.property_company.repository import PASSES, GatePassRepository
 from services.property_company.schemas import (DetectionInSchema, DetectionOutSchema,
-                                               GatePassSchema, PassQuery)
+                                               DetectionQuery, GatePassSchema, PassQuery)
 
 DETECTION = DetectionInSchema()
 DETECTED = DetectionOutSchema()
+GATE_PASS = GatePassSchema()
 
 
 class PropertyCompanyService(CaseDesk, PlatformService):
@@ -35,18 +36,24 @@ class PropertyCompanyService(CaseDesk, PlatformService):
         if self.passes.note_overdue(PASSES, event):
             self.infra.metrics.overdue_notices.inc()
 
-    @api("GET", "/api/v1/passes")
+    @api("GET", "/api/v1/passes", permission="passes:read", query=PassQuery(),
+         responses={200: Page(GATE_PASS)}, summary="Gate passes by person or flat")
     def list_passes(self, request):
-        query = query_args(request, PassQuery())
-        items, total = self.passes.search(**query)
-        return page(GatePassSchema(many=True).dump(items), total, query)
+        items, total = self.passes.search(**request.query)
+        return page(GATE_PASS.dump(items, many=True), total, request.query)
 
-    @api("POST", "/api/v1/detections")
+    @api("POST", "/api/v1/detections", permission="detections:write", body=DETECTION,
+         responses={201: DETECTED}, summary="A camera's detection")
     def detect(self, request):
-        detection = read_json(request, DETECTION)
-        record = self.case_desk.detect(detection, request.principal.subject,
+        record = self.case_desk.detect(request.data, request.principal.subject,
                                        self.infra.settings.detection_threshold)
         return 201, DETECTED.dump(record)
+
+    @api("GET", "/api/v1/detections", permission="detections:read", query=DetectionQuery(),
+         responses={200: Page(DETECTED)}, summary="The cameras' detections")
+    def list_detections(self, request):
+        items, total = self.case_desk.detections(**request.query)
+        return page(DETECTED.dump(items, many=True), total, request.query)
 
     def reported_case_changed(self, news):
         if news["status"] == "closed":

@@ -3,7 +3,7 @@
     POST /api/v1/cases                       report a case (202: on its way to the committee)
     GET  /api/v1/cases?role=assigned|reported&status=&overdue=&category=
     GET  /api/v1/cases/{id}                  the assignment, or else the report
-    POST /api/v1/cases/{id}/accept|return|resolve
+    POST /api/v1/cases/{id}/accept | return | resolve
 
 A service class lists CaseDesk among its bases; the committee's service
 overrides the report and the reads with its own (it files at once and sees
@@ -16,24 +16,24 @@ from shared.cases.desk import CaseDeskRepository, replay_or_raise
 from shared.cases.schemas import (AcceptSchema, AssignmentSchema, CaseQuery, ReportRecordSchema,
                                   ReportSchema, ResolveSchema, ReturnSchema)
 from shared.consumer import event_handler
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.store import Store
-from shared.web import api, page, query_args, read_json, read_optional_json
+from shared.web import Body, Page, api, page
 
 REPORT = ReportSchema()
 REPORTED = ReportRecordSchema()
 ASSIGNED = AssignmentSchema()
-ACTIONS = {"accept": AcceptSchema(), "return": ReturnSchema(), "resolve": ResolveSchema()}
 
 
 class CaseDesk:
     case_desk = Store(CaseDeskRepository)
 
-    @api("POST", "/api/v1/cases")
+    @api("POST", "/api/v1/cases", permission="cases:report", body=REPORT, idempotent=True,
+         responses={202: REPORTED, 409: None}, summary="Report a case; it goes to the committee")
     def report_case(self, request):
         key = request.headers.get(idempotency.HEADER)
-        report = read_json(request, REPORT, idempotency.key_errors(key))
-        request_hash = idempotency.request_hash(report)
+        report = request.data
+        request_hash = idempotency.request_hash(report, self.infra.settings.secret)
         principal = request.principal
         case_id = idempotency.resource_id(key, principal.agency, principal.subject)
         try:
@@ -47,16 +47,19 @@ class CaseDesk:
         headers["Location"] = "/api/v1/cases/%s" % case_id
         return 202, REPORTED.dump(record), headers
 
-    @api("GET", "/api/v1/cases")
+    @api("GET", "/api/v1/cases", permission="cases:read", query=CaseQuery(),
+         responses={200: Page((ASSIGNED, REPORTED))},
+         summary="The cases assigned to this party (role=assigned) or that it reported")
     def list_cases(self, request):
-        query = query_args(request, CaseQuery())
+        query = dict(request.query)
         if query.pop("role", "assigned") == "reported":
             items, total = self.case_desk.search_reported(**query)
             return page(REPORTED.dump(items, many=True), total, query)
         items, total = self.case_desk.search_assigned(**query)
         return page(ASSIGNED.dump(items, many=True), total, query)
 
-    @api("GET", "/api/v1/cases/<string:case_id>")
+    @api("GET", "/api/v1/cases/<string:case_id>", permission="cases:read",
+         responses={200: (ASSIGNED, REPORTED)}, summary="A case assigned to or reported by this party")
     def get_case(self, request, case_id):
         assignment = self.case_desk.assignment(case_id)
         if assignment is not None:
@@ -66,11 +69,36 @@ class CaseDesk:
             return REPORTED.dump(reported)
         raise NotFound("no case %s here" % case_id)
 
-    @api("POST", "/api/v1/cases/<string:case_id>/<any(accept,return,resolve):action>")
-    def act_on_case(self, request, case_id, action):
-        body = read_optional_json(request, ACTIONS[action]) if action == "accept" \
-            else read_json(request, ACTIONS[action])
-        return ASSIGNED.dump(self.case_desk.act(case_id, action, body, request.principal.subject))
+    @api("POST", "/api/v1/cases/<string:case_id>/accept", permission="cases:work",
+         body=Body(AcceptSchema(), optional=True), responses={200: ASSIGNED, 409: None},
+         summary="Accept a case dispatched to this party")
+    def accept_case(self, request, case_id):
+        return self._act(request, case_id, "accept")
+
+    @api("POST", "/api/v1/cases/<string:case_id>/return", permission="cases:work",
+         body=ReturnSchema(), responses={200: ASSIGNED, 409: None},
+         summary="Return a case as not this party's, before accepting it")
+    def return_case(self, request, case_id):
+        return self._act(request, case_id, "return")
+
+    @api("POST", "/api/v1/cases/<string:case_id>/resolve", permission="cases:work",
+         body=ResolveSchema(), responses={200: ASSIGNED, 409: None},
+         summary="Resolve this party's part of a case")
+    def resolve_case(self, request, case_id):
+        return self._act(request, case_id, "resolve")
+
+    def _act(self, request, case_id, action):
+        try:
+            assignment = self.case_desk.act(case_id, action, request.data, request.principal.subject)
+        except NotFound:
+            if self.sees_case(case_id):  # it may see the case, not act on it
+                raise Conflict("case %s is not assigned to %s" % (case_id, self.name))
+            raise
+        return ASSIGNED.dump(assignment)
+
+    def sees_case(self, case_id):
+        """Whether this party may see a case (it reported it)."""
+        return self.case_desk.reported(case_id) is not None
 
     @event_handler("case_dispatched")
     def on_case_dispatched(self, event):

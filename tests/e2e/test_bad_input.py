@@ -3,6 +3,7 @@ end would send it: 401 (no, bad or expired token), 403 (another agency's
 token), 400 (malformed JSON), 415 (not JSON), 413 (too big), 422 naming every
 bad field, 404 (unknown ids) and 409 (invalid transitions). A rejected request
 writes nothing: no document, no audit record, no event to another party."""
+import base64
 import json
 import uuid
 from datetime import date, timedelta
@@ -10,9 +11,10 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from shared.auth import issue_token
+from shared.auth import development_key, issue_token
 from shared.identity import check_char
 from shared.parties import ALL, COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
+from shared.roles import ROLES
 from shared.settings import DEVELOPMENT_SECRET
 from tests.support import Api, auth, registration, token_for, wait_for
 
@@ -161,8 +163,18 @@ def post_json_bytes(system, service, path, raw):
 # --- 401 and 403 ----------------------------------------------------------------
 
 def _expired_token(agency):
-    return issue_token(DEVELOPMENT_SECRET, agency, "tester", ttl_seconds=60,
+    return issue_token(development_key(DEVELOPMENT_SECRET, agency), agency, "tester", ttl_seconds=60,
                        now=1_000_000_000)
+
+
+def _tampered_token(agency):
+    """A real token of the agency whose claims were edited (another user, a
+    made-up role) and its signature kept."""
+    claims_part, signature = token_for(agency, roles=["auditor"]).split(".")
+    claims = json.loads(base64.urlsafe_b64decode(claims_part + "=" * (-len(claims_part) % 4)))
+    claims.update(sub="someone-else", roles=sorted(ROLES[agency]))
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return forged + "." + signature
 
 
 BAD_CREDENTIALS = {
@@ -174,9 +186,8 @@ BAD_CREDENTIALS = {
     "wrong secret": lambda agency: {"Authorization": "Bearer " + token_for(
         agency, secret="some-other-secret-that-is-long-enough-000")},
     "expired": lambda agency: {"Authorization": "Bearer " + _expired_token(agency)},
-    "tampered claims": lambda agency: {"Authorization": "Bearer " + (
-        token_for(DEVELOPER if agency != DEVELOPER else POLICE).split(".")[0] + "."
-        + token_for(agency).split(".")[1])},
+    "tampered claims": lambda agency: {"Authorization": "Bearer " + _tampered_token(agency)},
+    "non-ASCII": lambda agency: {"Authorization": "Bearer " + token_for(agency)[:-2] + "é"},
 }
 
 
@@ -542,7 +553,7 @@ WRONG_METHODS = [(COMMITTEE, "DELETE", "/api/v1/returnees"),
                  (POLICE, "POST", "/api/v1/checks"),
                  (FLOATING, "POST", "/api/v1/registrations"),
                  (PROPERTY, "POST", "/api/v1/passes"),
-                 (DEVELOPER, "GET", "/api/v1/allocations"),
+                 (DEVELOPER, "PUT", "/api/v1/allocations"),
                  (DEVELOPER, "DELETE", "/api/v1/allocations/{flat}")] + [
                      (service, "POST", "/api/v1/audit") for service in ALL]
 

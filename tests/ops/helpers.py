@@ -35,6 +35,8 @@ PER_SERVICE_METRICS = {
     "http_request_duration_seconds": "histogram",
     "outbox_backlog_events": "gauge",
     "outbox_oldest_pending_age_seconds": "gauge",
+    "cases_reported_total": "counter",
+    "case_overdue_notices_total": "counter",
 }
 COMMITTEE_METRICS = {
     "registrations_total": "counter",
@@ -43,6 +45,18 @@ COMMITTEE_METRICS = {
     "party_overdue_total": "counter",
     "linkages_closed_total": "counter",
     "dispatch_latency_seconds": "histogram",
+    # community cases
+    "cases_filed_total": "counter",
+    "cases_dispatched_total": "counter",
+    "cases_accepted_total": "counter",
+    "cases_resolved_total": "counter",
+    "cases_returned_total": "counter",
+    "cases_overdue_total": "counter",
+    "cases_closed_total": "counter",
+    "cases_reopened_total": "counter",
+    "cases_rated_total": "counter",
+    "cases_escalated_total": "counter",
+    "cases_open": "gauge",
 }
 # RabbitMQ series the rules and the dashboard use, as rabbitmq_prometheus
 # names them (seen on RabbitMQ 3.10's /metrics and /metrics/detailed; the

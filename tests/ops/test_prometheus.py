@@ -124,6 +124,8 @@ def test_alerts_cover_what_the_five_parties_need():
     assert some_rule(lambda e, n: "probe_success" in n)
     assert some_rule(lambda e, n: "rabbitmq_detailed_queue_messages_ready" in n and "> 100" in e)
     assert some_rule(lambda e, n: "rabbitmq_detailed_queue_messages_ready" in n and "deriv(" in e)
+    assert some_rule(lambda e, n: "neighborhood_committee_cases_overdue_total" in n and "party" in e)
+    assert some_rule(lambda e, n: "neighborhood_committee_cases_escalated_total" in n and "reason" in e)
     # every service is named in every rule that selects by metric-name regex
     for expr in exprs:
         if "__name__" in expr:
@@ -251,6 +253,24 @@ def test_dashboard_shows_what_the_issue_asks_for():
     assert shown(lambda e: "_outbox_backlog_events" in e)
     assert shown(lambda e: "rabbitmq_detailed_queue_messages_ready" in e and "by (queue)" in e)
     assert shown(lambda e: "rabbitmq_detailed_queue_messages" in e and "dead_letters" in e)
+
+
+def test_dashboard_has_a_cases_row():
+    dashboard = json.load(open(DASHBOARD))
+    assert "Cases (neighborhood committee)" in [p["title"] for p in dashboard["panels"] if p["type"] == "row"]
+    exprs = [target["expr"] for _, target in dashboard_targets()]
+
+    def shown(metric, *labels):
+        return any(metric in expr and all(label in expr for label in labels) for expr in exprs)
+
+    assert shown("neighborhood_committee_cases_filed_total", "by (category)")
+    assert shown("neighborhood_committee_cases_open", "by (status)")
+    assert shown("neighborhood_committee_cases_overdue_total", "by (party, limit)")
+    assert shown("neighborhood_committee_cases_accepted_total", "by (party, on_time)")
+    assert shown("neighborhood_committee_cases_resolved_total", "by (party, on_time)")
+    assert shown("neighborhood_committee_cases_returned_total", "by (party)")
+    assert shown("neighborhood_committee_cases_escalated_total", "by (reason)")
+    assert shown("neighborhood_committee_cases_rated_total", "by (satisfaction)")
 
 
 def test_grafana_provisioning_points_at_prometheus_and_the_dashboard():

@@ -1,0 +1,137 @@
+// The neighborhood committee: the linkages (each of the four parties'
+// status as a chip, overdue first to the eye), registering a returnee, one
+// linkage with its timeline; then the cases (committee_cases.js).
+import * as api from "../api.js";
+import { t, word } from "../i18n.js";
+import { filters, page, pagerFor } from "../lists.js";
+import { refreshButton } from "../cases.js";
+import { committeeCaseRoutes, timeline } from "../committee_cases.js";
+import {
+  button, checkbox, chip, facts, field, flat, fmtDate, fmtTime, form, formValues, h, input, isoDay, notify,
+  panel, partyChip, screen, select, submit, table,
+} from "../ui.js";
+
+const LINKED = ["community_police", "floating_population_office", "property_company", "developer"];
+
+function partyChips(linkage) {
+  return h("div", { class: "chips" }, LINKED.map((party) => {
+    const state = (linkage.parties || {})[party] || { status: "awaiting" };
+    return partyChip(party, state.status, state.overdue && !state.done);
+  }));
+}
+
+function hukou(local) {
+  return local ? t("linkage.local") : t("linkage.non_local");
+}
+
+// --- the list: the daily five-party review ------------------------------------------------------
+
+async function linkages(ctx) {
+  const q = ctx.query;
+  const status = q.status === undefined ? "open" : q.status;
+  const filterNode = filters(ctx, "linkage-filters", [
+    field("status", t("common.status"), select([["open", word("status", "open")], ["closed", word("status", "closed")],
+                                                 ["all", t("common.any")]], { value: status })),
+    field("party", t("common.party"), select([["", t("common.any")]].concat(LINKED.map((p) => [p, word("party", p)])), { value: q.party })),
+    field("overdue", t("common.only_overdue"), checkbox({ "data-only": true, checked: q.overdue === "true" })),
+  ]);
+  const result = await page(ctx, "/api/v1/returnees", {
+    status: status === "all" ? "" : status, party: q.party, overdue: q.overdue }, filterNode);
+  const columns = [
+    { label: t("person.name"), cell: (l) => h("a", { href: "#/linkages/" + encodeURIComponent(l.id) }, l.name) },
+    { label: t("person.id_masked"), cell: (l) => h("span", { class: "mono" }, l.id_masked) },
+    { label: t("person.flat"), cell: (l) => flat(l.address) },
+    { label: t("linkage.hukou"), cell: (l) => hukou(l.local_hukou) },
+    { label: t("linkage.registered_at"), cell: (l) => fmtTime(l.registered_at) },
+    { label: t("linkage.parties"), cell: partyChips },
+    { label: t("common.status"), cell: (l) => [chip(l.status), (l.overdue || []).length ? chip("overdue") : null,
+                                                 l.mismatch ? chip("mismatch") : null] },
+  ];
+  return screen(t("nav.linkages"), [
+    ctx.can("returnees:register") ? button(t("nav.register"), () => ctx.go("/linkages/new"), { kind: "primary", action: "new-registration" }) : null,
+    refreshButton(ctx)],
+  filterNode,
+  table(columns, result.items, { class: "linkages", onRow: (l) => ctx.go("/linkages/" + encodeURIComponent(l.id)) }),
+  pagerFor(ctx, result));
+}
+
+// --- registering a returnee ---------------------------------------------------------------------------
+
+function registerForm(ctx) {
+  const key = { value: api.idempotencyKey() };
+  const node = form("register", [
+    h("div", { class: "grid" },
+      field("name", t("person.name"), input({ autocomplete: "off" })),
+      field("id_number", t("person.id_number"), input({ class: "mono", maxlength: 18 }), t("person.id_number_hint")),
+      field("phone", t("person.phone"), input({ inputmode: "tel" }))),
+    h("fieldset", {}, h("legend", {}, t("person.flat")),
+      h("div", { class: "grid" },
+        field("address.building", t("address.building"), input()),
+        field("address.unit", t("address.unit"), input()),
+        field("address.room", t("address.room"), input()))),
+    h("div", { class: "grid" },
+      field("origin", t("person.origin"), input(), t("person.origin_hint")),
+      field("arrival_date", t("person.arrival_date"), input({ type: "date", max: isoDay(new Date()) })),
+      field("local_hukou", t("linkage.hukou"), select([["", t("common.choose")], ["true", t("linkage.local")],
+                                                       ["false", t("linkage.non_local")]], { "data-type": "bool" }))),
+  ], [button(t("linkage.register_submit"), null, { type: "submit", kind: "primary", action: "register" })],
+  (formNode) => submit(formNode, () => api.call("POST", "/api/v1/returnees", {
+    json: formValues(formNode), headers: { "Idempotency-Key": key.value } }),
+  (answer) => {
+    key.value = api.idempotencyKey();
+    notify(t("linkage.registered", { name: answer.data.name }));
+    ctx.go("/linkages/" + encodeURIComponent(answer.data.id));
+  }));
+  return screen(t("nav.register"), [], h("p", { class: "lead" }, t("linkage.register_lead")), node);
+}
+
+// --- one linkage ----------------------------------------------------------------------------------------
+
+function linkageTimeline(l) {
+  const events = [{ at: l.registered_at, party: "neighborhood_committee", action: "registered",
+                    label: t("linkage.event_registered"), by: l.registered_by }];
+  for (const party of LINKED) {
+    const state = (l.parties || {})[party];
+    if (!state) continue;
+    if (state.acknowledged_at) events.push({ at: state.acknowledged_at, party, action: "acknowledged", label: t("linkage.event_acknowledged") });
+    if (state.done_at) events.push({ at: state.done_at, party, action: "done", label: t("linkage.event_done", { status: word("status", state.status) }) });
+    if (state.overdue_at) events.push({ at: state.overdue_at, party, action: "overdue", label: t("linkage.event_overdue") });
+  }
+  if (l.dispatched_at) events.push({ at: l.dispatched_at, action: "dispatched", label: t("linkage.event_dispatched") });
+  if (l.closed_at) events.push({ at: l.closed_at, action: "closed", label: t("linkage.event_closed") });
+  return timeline(events);
+}
+
+async function linkage(ctx) {
+  const l = await api.get("/api/v1/returnees/" + encodeURIComponent(ctx.params.id));
+  const parties = table([
+    { label: t("common.party"), cell: (p) => word("party", p.party) },
+    { label: t("common.status"), cell: (p) => [partyChip(p.party, p.status, p.overdue && !p.done),
+                                                p.overdue && !p.done ? chip("overdue") : null] },
+    { label: t("linkage.due_at"), cell: (p) => fmtTime(p.due_at) },
+    { label: t("linkage.acknowledged_at"), cell: (p) => fmtTime(p.acknowledged_at) },
+    { label: t("linkage.done_at"), cell: (p) => fmtTime(p.done_at) },
+  ], LINKED.map((party) => ({ id: party, party, ...((l.parties || {})[party] || { status: "awaiting" }) })), { class: "parties" });
+  return screen(l.name, [chip(l.status, { big: true }), l.mismatch ? chip("mismatch") : null, refreshButton(ctx)],
+    h("div", { class: "columns" },
+      h("div", {},
+        panel(t("linkage.person"), facts([
+          [t("person.id_number"), h("span", { class: "mono" }, l.id_number)],
+          [t("person.phone"), l.phone],
+          [t("person.flat"), flat(l.address)],
+          [t("person.origin"), l.origin],
+          [t("person.arrival_date"), fmtDate(l.arrival_date)],
+          [t("linkage.hukou"), hukou(l.local_hukou)],
+          [t("linkage.registered_at"), fmtTime(l.registered_at) + (l.registered_by ? " · " + l.registered_by : "")],
+          [t("linkage.closed_at"), fmtTime(l.closed_at)],
+        ])),
+        panel(t("linkage.parties"), parties)),
+      h("div", {}, panel(t("linkage.timeline"), linkageTimeline(l)))));
+}
+
+export const routes = [
+  { path: "/linkages", nav: "nav.linkages", permission: "returnees:read", render: linkages },
+  { path: "/linkages/new", nav: "nav.register", permission: "returnees:register", render: registerForm },
+  { path: "/linkages/:id", permission: "returnees:read", parent: "/linkages", title: "linkage.title", render: linkage },
+  ...committeeCaseRoutes(),
+];

@@ -1,0 +1,61 @@
+"""Who may do what: each agency's roles and the permissions each grants.
+
+Every endpoint names one permission (`@api(..., permission=...)`); a
+request whose roles grant none of it is refused with 403 naming what is
+missing. A staff member signs in with one role; a machine token (`linkage
+token`, for machines such as the camera gateway, and for tests) carries the
+roles it is given, by default every role of its agency.
+"""
+from shared.parties import COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
+
+# What any agency's case desk does (shared/cases): report, read, and work the
+# cases dispatched to it.
+CASE_DESK = {"cases:report", "cases:read", "cases:work"}
+AUDIT = {"audit:read"}
+
+ROLES = {
+    COMMITTEE: {
+        "desk": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis"} | CASE_DESK,
+        "supervisor": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
+                       "cases:dispatch", "cases:verify"} | CASE_DESK | AUDIT,
+        "auditor": AUDIT,
+    },
+    POLICE: {
+        "officer": {"checks:read", "checks:decide"} | CASE_DESK,
+        "auditor": AUDIT,
+    },
+    FLOATING: {
+        "registrar": {"registrations:read"} | CASE_DESK,
+        "auditor": AUDIT,
+    },
+    PROPERTY: {
+        "steward": {"passes:read", "detections:read"} | CASE_DESK,
+        "guard": {"passes:read"},
+        "camera_gateway": {"detections:write"},
+        "auditor": AUDIT,
+    },
+    DEVELOPER: {
+        "records": {"allocations:read", "allocations:write", "housing_checks:read"} | CASE_DESK,
+        "auditor": AUDIT,
+    },
+}
+
+def roles_of(agency):
+    return sorted(ROLES.get(agency, ()))
+
+
+def permissions(agency, roles):
+    granted = set()
+    for role in roles:
+        granted |= ROLES.get(agency, {}).get(role, set())
+    return granted
+
+
+def allows(agency, roles, permission):
+    return permission in permissions(agency, roles)
+
+
+def matrix():
+    """(agency, role, sorted permissions) rows, for the README and the console."""
+    return [(agency, role, sorted(ROLES[agency][role]))
+            for agency in ROLES for role in sorted(ROLES[agency])]

@@ -1,0 +1,53 @@
+"""Every service's API against its own OpenAPI 3.1 document: the document is
+valid, and Schemathesis, with every check on, finds nothing (no 5xx, every
+status, header and body as documented, bad input refused, good input taken).
+See schemathesis.toml for the operations whose rules go beyond JSON Schema."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+from shared.parties import ALL
+from tests.support import token_for
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = os.environ.get("CONTRACT_MAX_EXAMPLES", "25")
+
+
+@pytest.mark.parametrize("service", ALL)
+def test_the_openapi_document_is_valid_and_names_every_endpoint(system, service):
+    response = requests.get(system.url(service) + "/openapi.json", timeout=15)
+    assert response.status_code == 200
+    document = response.json()
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+    paths = document["paths"]
+    assert "/api/v1/session" in paths and "/api/v1/cases" in paths and "/health" in paths
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            assert operation["responses"], (method, path)
+            if operation.get("security"):
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+
+
+@pytest.mark.parametrize("service", ALL)
+def test_schemathesis_with_every_check_finds_nothing(system, service):
+    schemathesis = os.path.join(os.path.dirname(sys.executable), "schemathesis")
+    result = subprocess.run(
+        [schemathesis, "run", system.url(service) + "/openapi.json", "--checks", "all",
+         "--header", "Authorization: Bearer " + token_for(service, "contract-fuzzer"),
+         "--max-examples", EXAMPLES, "--workers", "2", "--request-timeout", "15",
+         "--no-color"],
+        cwd=REPO, capture_output=True, text=True, timeout=900)
+    report = REPO / ".stack" / ("schemathesis-%s.txt" % service)
+    report.parent.mkdir(exist_ok=True)
+    report.write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, "see %s\n%s" % (report, result.stdout[-20000:] + result.stderr[-3000:])
