@@ -6,12 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help venv stack stop status run test test-fast bench up down clean ops-tools
+.PHONY: help venv stack stop status run test test-fast test-browser bench up down clean ops-tools
 
 help:
 	@echo "make run        local stack + the five services (Ctrl-C stops them)"
 	@echo "make test       install, start the stack, run every test"
 	@echo "make test-fast  the tests not marked slow"
+	@echo "make test-browser  the consoles in a real Chromium (browser_tests/)"
 	@echo "make stack|stop|status   the local RabbitMQ and MongoDB-protocol database"
 	@echo "make bench      the throughput and latency benchmark (see BENCHMARKS.md)"
 	@echo "make up|down    the whole system under docker compose"
@@ -39,8 +40,17 @@ run: stack
 ops-tools:
 	@if [ -x scripts/install-ops-tools.sh ]; then scripts/install-ops-tools.sh; fi
 
+# The browser tests are their own pytest run (browser_tests/pytest.ini: no
+# eventlet monkey-patching, under which Playwright hangs), after the main one.
+BROWSER_TESTS = VENV_PYTHON=$(BIN)/python scripts/install-browser-tools.sh \
+	&& PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest browser_tests $(BROWSER_PYTEST_ARGS)
+
 test: stack ops-tools
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BROWSER_TESTS)
+
+test-browser: stack
+	$(BROWSER_TESTS)
 
 test-fast: stack
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

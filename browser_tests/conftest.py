@@ -54,15 +54,31 @@ def system(tmp_path_factory):
 
 
 def add_staff(system, folder):
+    for username, (agency, role) in STAFF.items():
+        add_user(system, folder, agency, username, role)
+
+
+def add_user(system, folder, agency, username, role):
+    """`linkage users add`, as an administrator makes an account."""
     password_file = folder / "password"
     password_file.write_text(PASSWORD + "\n")
     linkage = os.path.join(os.path.dirname(sys.executable), "linkage")
     env = dict(os.environ, DB_PREFIX=system.db_prefix, MONGO_URI=MONGO_URI)
-    for username, (agency, role) in STAFF.items():
-        result = subprocess.run([linkage, "users", "add", agency, username, "--role", role,
-                                 "--password-file", str(password_file)],
-                                env=env, capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
+    result = subprocess.run([linkage, "users", "add", agency, username, "--role", role,
+                             "--password-file", str(password_file)],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="session", autouse=True)
+def not_monkey_patched():
+    """Playwright hangs under eventlet's monkey-patching. Importing shared/
+    modules imports eventlet (shared.web does), which is harmless; patching
+    is not, and nothing here may do it."""
+    yield
+    if "eventlet" in sys.modules:
+        from eventlet import patcher
+        assert not any(patcher.is_monkey_patched(name) for name in ("socket", "thread", "os"))
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from conftest import STAFF
+from conftest import STAFF, add_user
 
 
 def test_a_wrong_password_is_refused_and_the_right_one_signs_in_and_out(consoles, system):
@@ -35,6 +35,27 @@ def test_a_wrong_password_is_refused_and_the_right_one_signs_in_and_out(consoles
     refused = requests.get(system.url("community_police") + "/api/v1/checks",
                            headers={"Authorization": "Bearer " + token}, timeout=10)
     assert refused.status_code == 401
+
+
+def test_an_empty_sign_in_shows_the_reasons_and_five_failures_lock_the_account(consoles, system, tmp_path):
+    add_user(system, tmp_path, "developer", "records-zhou", "records")
+    console = consoles("developer")
+    page = console.open()
+    form = page.locator("form[data-form=sign-in]")
+    form.locator("button[data-action=sign-in]").click()
+    expect(form.locator('.field-error[data-error-for="username"]')).to_have_text("必填")
+    expect(form.locator('.field-error[data-error-for="password"]')).to_have_text("必填")
+    form.locator("input[name=username]").fill("records-zhou")
+    for attempt in range(5):
+        form.locator("input[name=password]").fill("wrong password %d" % attempt)
+        form.locator("button[data-action=sign-in]").click()
+        expect(form.locator(".form-errors li")).to_be_visible()
+        expect(form.locator("button[data-action=sign-in]")).to_be_enabled()
+    form.locator("input[name=password]").fill("correct horse battery")
+    form.locator("button[data-action=sign-in]").click()
+    expect(form.locator(".form-errors")).to_contain_text("账号已锁定")
+    expect(form.locator(".form-errors")).to_contain_text("秒后再试")
+    console.shot("locked")
 
 
 def test_the_console_speaks_chinese_by_default_and_english_on_request(consoles):

@@ -5,7 +5,7 @@ Each service has its own registry, so several services can share a process
 """
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from shared.parties import ALL, COMMITTEE, LINKED
+from shared.parties import ALL, COMMITTEE, LINKED, PROPERTY
 
 _BY_SERVICE = {}
 
@@ -47,6 +47,9 @@ class Metrics:
                                       ["category"], registry=r)
         for limit in ("accept", "resolve"):
             self.case_overdue_notices.labels(limit)
+        if service == PROPERTY:
+            self.detections = Counter(p + "detections", "Camera detections received",
+                                      ["kind", "outcome"], registry=r)
         if service == COMMITTEE:
             self._committee_metrics(p, r)
 
@@ -94,6 +97,8 @@ class Metrics:
             self.cases_returned.labels(party)
         for status in ("filed", "dispatched", "in_progress", "resolved"):
             self.cases_open.labels(status)
+        for reason in ("returned_twice", "reopened", "past_twice_limit"):
+            self.cases_escalated.labels(reason)
 
     def exposition(self):
         return generate_latest(self.registry)

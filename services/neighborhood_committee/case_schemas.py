@@ -35,6 +35,10 @@ class FeedbackSchema(Schema):
     note = text(2000, load_default=None)
 
 
+# What a case is at the committee (a party's own report starts as `reported`).
+COMMITTEE_STATUSES = tuple(status for status in CASE_STATUSES if status != "reported")
+
+
 class CommitteeCaseQuery(PageQuery):
     role = fields.String(validate=validate.OneOf(("all", "assigned", "reported")))
     status = fields.String(validate=validate.OneOf(CASE_STATUSES + ASSIGNMENT_STATUSES))
@@ -46,13 +50,19 @@ class CommitteeCaseQuery(PageQuery):
     @validates_schema
     def _status_for_role(self, data, **kwargs):
         status, role = data.get("status"), data.get("role", "all")
-        if status and role != "assigned" and status not in CASE_STATUSES:
-            raise ValidationError("%s is an assignment status; use role=assigned" % status, "status")
+        if status and role != "assigned" and status not in COMMITTEE_STATUSES:
+            raise ValidationError("a case here is %s; %s is a status at a party's desk (role=assigned)"
+                                  % (", ".join(COMMITTEE_STATUSES), status), "status")
+
+
+def _in_service_years(value):
+    if not 2000 <= value.year <= 2999:
+        raise ValidationError("must be a date from 2000 to 2999")
 
 
 class KpiQuery(Schema):
-    from_ = fields.Date(data_key="from", required=True)
-    to = fields.Date(required=True)
+    from_ = fields.Date(data_key="from", required=True, validate=_in_service_years)
+    to = fields.Date(required=True, validate=_in_service_years)
 
     @validates_schema
     def _order(self, data, **kwargs):
@@ -160,8 +170,8 @@ class RouteSchema(Schema):
     owner = fields.String()
     co_handlers = fields.List(fields.String())
     priority = fields.String()
-    accept_within_seconds = fields.Float()
-    resolve_within_seconds = fields.Float()
+    accept_within_seconds = fields.Integer()
+    resolve_within_seconds = fields.Integer()
     on_safety_risk = fields.Nested(SafetyRiskRouteSchema, allow_none=True)
     reason = fields.String()
 

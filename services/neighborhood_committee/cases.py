@@ -59,7 +59,7 @@ def new_case(case_id, report, reported_by, user, now, table):
         "next_due_at": None,
         "announced": {"status": "filed", "escalated": False},
     }
-    _log(case, now, reported_by, "reported", user)
+    _log(case, case["reported_at"], reported_by, "reported", user)
     messages = dispatch(case, route.assignees(safety_risk), now, table, by="routing table")
     return case, messages
 
@@ -136,7 +136,7 @@ def record_accepted(case, payload, now):
     if task is None:
         return None
     _accept(task, payload["at"], payload["by"])
-    _log(case, payload["at"], payload["party"], "accepted", payload["by"])
+    _log(case, payload["at"], payload["party"], "accepted", payload["by"], payload.get("note"))
     return refresh(case, now)
 
 
@@ -241,7 +241,7 @@ def mark_due(case, now):
                                           "due_at": task["due_at"], "detected_at": now}))
         _log(case, now, party, "overdue: %s" % limit, COMMITTEE)
     for party, task in case["assignments"].items():
-        if not task["done"] and task["escalate_at"] <= now and not _escalated_for(case, "past_twice_limit"):
+        if not task["done"] and task["escalate_at"] <= now:
             _escalate(case, now, "past_twice_limit", party)
     return messages + refresh(case, now)
 
@@ -251,6 +251,8 @@ def _escalated_for(case, reason):
 
 
 def _escalate(case, now, reason, party):
+    if reason != "reopened" and _escalated_for(case, reason):
+        return  # once per reason; each reopening is an escalation of its own
     case["escalations"].append({"reason": reason, "party": party, "at": now})
     case["escalated"] = True
     _log(case, now, party or COMMITTEE, "escalated: %s" % reason, COMMITTEE)

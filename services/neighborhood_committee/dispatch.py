@@ -52,8 +52,9 @@ class Routing(DependencyProvider):
     """The routing table, read from the settings once; a bad one stops the start."""
 
     def setup(self):
-        self.table = routing.load(self.container.config)
-        self.reopen_days = float(self.container.config.get("CASE_REOPEN_DAYS") or REOPEN_DAYS)
+        config = self.container.config
+        self.table = routing.load(config)
+        self.reopen_days = routing.positive(config, "CASE_REOPEN_DAYS", REOPEN_DAYS)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -80,6 +81,7 @@ class CaseDispatch(CaseDesk):
         try:
             self.cases.file(case, messages)
             self._count_filed(case)
+            self.infra.metrics.cases_reported.labels(case["category"]).inc()
         except DuplicateKeyError:
             case = replay_or_raise(self.cases.get(case_id), request_hash, key)
             headers["Idempotent-Replayed"] = "true"
@@ -188,7 +190,6 @@ class CaseDispatch(CaseDesk):
         metrics.cases_rated.labels(body["satisfaction"]).inc()
         if case["closed_at"] is None:
             metrics.cases_reopened.inc()
-            metrics.cases_escalated.labels("reopened").inc()
         return DETAIL.dump(case)
 
     def _decide(self, case_id, decide):
@@ -197,9 +198,23 @@ class CaseDispatch(CaseDesk):
                 return decide(case)
             except domain.Rejected as exc:
                 raise Conflict(str(exc))
-        case = self.cases.change(case_id, guarded)
+        case = self._change(case_id, guarded)
         if case is None:
             raise NotFound("no case %s" % case_id)
+        return case
+
+    def _change(self, case_id, decide, event_id=None):
+        """The repository's change, counting the escalations it made."""
+        added = []
+
+        def counted(case):
+            before = len(case["escalations"])
+            messages = decide(case)
+            added[:] = case["escalations"][before:] if messages is not None else []
+            return messages
+        case = self.cases.change(case_id, counted, event_id)
+        for escalation in added:
+            self.infra.metrics.cases_escalated.labels(escalation["reason"]).inc()
         return case
 
     # --- what the parties did ------------------------------------------------
@@ -217,8 +232,6 @@ class CaseDispatch(CaseDesk):
         case = self._apply(event, domain.record_returned)
         if case is not None:
             self.infra.metrics.cases_returned.labels(event.payload["party"]).inc()
-            if case["returns"] == 2:
-                self.infra.metrics.cases_escalated.labels("returned_twice").inc()
 
     @event_handler("case_resolved")
     def on_case_resolved(self, event):
@@ -232,7 +245,7 @@ class CaseDispatch(CaseDesk):
     def on_case_detection_counted(self, event):
         def count(case):
             return [] if domain.record_detections(case, event.payload) else None
-        if self.cases.change(event.payload["case_id"], count, event.event_id) is None:
+        if self._change(event.payload["case_id"], count, event.event_id) is None:
             raise LookupError("no case %s yet" % event.payload["case_id"])
 
     def _apply(self, event, record):
@@ -245,7 +258,7 @@ class CaseDispatch(CaseDesk):
             if messages is not None:
                 applied["case"] = case
             return messages
-        if self.cases.change(event.payload["case_id"], decide, event.event_id) is None:
+        if self._change(event.payload["case_id"], decide, event.event_id) is None:
             raise LookupError("no case %s yet" % event.payload["case_id"])
         return applied.get("case")
 
@@ -261,17 +274,13 @@ class CaseDispatch(CaseDesk):
             outcome = {}
 
             def decide(case):
-                escalated = case["escalated"]
                 messages = domain.mark_due(case, now)
                 outcome["marks"] = [payload for kind, payload in messages if kind == "case_overdue"]
-                outcome["escalated"] = case["escalated"] and not escalated
                 return messages
-            self.cases.change(due["_id"], decide)
+            self._change(due["_id"], decide)
             for mark in outcome.get("marks", ()):
                 metrics.cases_overdue.labels(mark["party"], mark["limit"]).inc()
                 log.warning("case overdue", extra={"correlation_id": due["_id"], "fields": {
                     "party": mark["party"], "limit": mark["limit"]}})
-            if outcome.get("escalated"):
-                metrics.cases_escalated.labels("past_twice_limit").inc()
         for status, count in self.cases.open_counts().items():
             metrics.cases_open.labels(status).set(count)

@@ -147,19 +147,20 @@ def load(config):
     limits = {}
     for priority, (accept, resolve) in DEFAULT_LIMITS.items():
         limits[priority] = (
-            _seconds(config, "CASE_ACCEPT_SECONDS_%s" % priority.upper(), accept),
-            _seconds(config, "CASE_RESOLVE_SECONDS_%s" % priority.upper(), resolve))
+            positive(config, "CASE_ACCEPT_SECONDS_%s" % priority.upper(), accept),
+            positive(config, "CASE_RESOLVE_SECONDS_%s" % priority.upper(), resolve))
     return RoutingTable(routes, limits)
 
 
-def _seconds(config, name, default):
+def positive(config, name, default):
+    """A positive number setting; RoutingError names it otherwise."""
     value = config.get(name)
     if value in (None, ""):
         return float(default)
     try:
         seconds = float(value)
     except ValueError:
-        raise RoutingError("%s must be a number of seconds, not %r" % (name, value))
+        raise RoutingError("%s must be a number, not %r" % (name, value))
     if seconds <= 0:
         raise RoutingError("%s must be positive" % name)
     return seconds

@@ -4,28 +4,23 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from shared.catalogue import AddressSchema
-from shared.fields import QueryBoolean, StrictBoolean
+from shared.fields import BLANK, NOT_BLANK_PATTERN, QueryBoolean, StrictBoolean, not_blank
 from shared.identity import id_number_problem, mask_id, mobile_problem
 from shared.parties import LINKED
 from shared.web import PageQuery
 
 
-def _not_blank(value):
-    # Names are stored stripped: all-blank would be an empty name.
-    if not value.strip():
-        raise ValidationError("must not be blank")
-
-
 class RegistrationSchema(Schema):
-    name = fields.String(required=True, validate=[validate.Length(max=50), _not_blank],
-                         metadata={"pattern": r"\S"})
+    # Names are stored stripped: all-blank would be an empty name.
+    name = fields.String(required=True, validate=[validate.Length(max=50), not_blank],
+                         metadata={"pattern": NOT_BLANK_PATTERN})
     # The patterns tell a front end the shape; the validators below check the
     # rest (region, birth date, check digit) and say what is wrong.
     id_number = fields.String(required=True, metadata={"pattern": "^[0-9]{17}[0-9Xx]$"})
     phone = fields.String(required=True, metadata={"pattern": "^1[3-9][0-9]{9}$"})
     address = fields.Nested(AddressSchema, required=True)
-    origin = fields.String(required=True, validate=[validate.Length(max=100), _not_blank],
-                           metadata={"pattern": r"\S"})
+    origin = fields.String(required=True, validate=[validate.Length(max=100), not_blank],
+                           metadata={"pattern": NOT_BLANK_PATTERN})
     arrival_date = fields.Date(required=True)
     local_hukou = StrictBoolean(required=True)
 
@@ -49,7 +44,7 @@ class RegistrationSchema(Schema):
     @post_load
     def _normalise(self, data, **kwargs):
         data["id_number"] = data["id_number"].upper()
-        data["name"] = data["name"].strip()
+        data["name"] = data["name"].strip(BLANK)
         return data
 
 

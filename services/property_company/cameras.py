@@ -51,7 +51,7 @@ class CameraDeskRepository(CaseDeskRepository):
     def detect(self, detection, user, threshold):
         now = clock.utcnow()
         record = dict(detection, _id=str(uuid.uuid4()), received_at=now, received_by=user,
-                      case_id=None, reported=False, attached=False)
+                      case_id=None, reported=False, attached=False, count=None)
         if detection["confidence"] >= threshold:
             key = watch_key(detection["camera_id"], detection["kind"])
             with self.locked(WATCHES, key):

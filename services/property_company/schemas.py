@@ -79,4 +79,4 @@ class DetectionOutSchema(Schema):
     reported = fields.Boolean()
     attached = fields.Boolean()
     case_id = fields.String(allow_none=True)
-    count = fields.Integer()
+    count = fields.Integer(allow_none=True)

@@ -14,6 +14,10 @@ from services.property_company.schemas import (DetectionInSchema, DetectionOutSc
                                                DetectionQuery, GatePassSchema, PassQuery)
 
 DETECTION = DetectionInSchema()
+
+
+def _outcome(record):
+    return "reported" if record["reported"] else "attached" if record["attached"] else "below_threshold"
 DETECTED = DetectionOutSchema()
 GATE_PASS = GatePassSchema()
 
@@ -47,6 +51,9 @@ class PropertyCompanyService(CaseDesk, PlatformService):
     def detect(self, request):
         record = self.case_desk.detect(request.data, request.principal.subject,
                                        self.infra.settings.detection_threshold)
+        self.infra.metrics.detections.labels(record["kind"], _outcome(record)).inc()
+        if record["reported"]:
+            self.infra.metrics.cases_reported.labels(record["kind"]).inc()
         return 201, DETECTED.dump(record)
 
     @api("GET", "/api/v1/detections", permission="detections:read", query=DetectionQuery(),

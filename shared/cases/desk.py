@@ -84,7 +84,7 @@ class CaseDeskRepository(Repository):
             "dispatched_at": dispatched["dispatched_at"],
             "accept_due": dispatched["accept_due"],
             "resolve_due": dispatched["resolve_due"],
-            "accepted_at": None, "accepted_by": None,
+            "accepted_at": None, "accepted_by": None, "accept_note": None,
             "returned_at": None, "return_reason": None,
             "resolved_at": None, "resolved_by": None, "resolution_note": None,
             "rework": None,
@@ -187,7 +187,9 @@ class CaseDeskRepository(Repository):
             payload = {"case_id": case_id, "party": self.service, "round": current["round"],
                        "at": now, "by": user}
             if action == "accept":
-                current.update(status="accepted", accepted_at=now, accepted_by=user)
+                current.update(status="accepted", accepted_at=now, accepted_by=user,
+                               accept_note=body.get("note"))
+                payload["note"] = body.get("note")
                 event_type = "case_accepted"
             elif action == "return":
                 current.update(status="returned", returned_at=now, return_reason=body["reason"])

@@ -91,7 +91,7 @@ class CaseStatusChanged(Schema):
     at = fields.AwareDateTime(required=True)
 
 
-class CaseAccepted(Schema):
+class CaseActed(Schema):
     case_id = fields.String(required=True)
     party = _party()
     round = fields.Integer(required=True)
@@ -99,11 +99,15 @@ class CaseAccepted(Schema):
     by = fields.String(required=True)
 
 
-class CaseReturned(CaseAccepted):
+class CaseAccepted(CaseActed):
+    note = fields.String(allow_none=True, load_default=None)
+
+
+class CaseReturned(CaseActed):
     reason = fields.String(required=True)
 
 
-class CaseResolved(CaseAccepted):
+class CaseResolved(CaseActed):
     note = fields.String(required=True)
     accepted_at = fields.AwareDateTime(required=True)
 

@@ -8,6 +8,8 @@ which is configuration.
 """
 from marshmallow import Schema, fields, validate
 
+from shared.fields import Text
+
 CATEGORIES = {
     "fire_lane_blocked": "a fire lane or fire exit blocked (vehicles, goods)",
     "ebike_indoors": "an e-bike parked or charging in a lobby, corridor, stairwell or lift",
@@ -54,14 +56,11 @@ def priority_field(**kwargs):
     return fields.String(validate=_known(PRIORITIES, "priority"), **kwargs)
 
 
-# "Not blank" as a pattern: a document says it, and the schema checks it.
-NOT_BLANK = validate.Regexp(r"\S", error="must not be blank")
 MOBILE = validate.Regexp(r"^1[3-9][0-9]{9}$",
                          error="must be an 11-digit mainland mobile number starting with 1[3-9]")
 
 
-def text(max_length, **kwargs):
-    return fields.String(validate=[validate.Length(min=1, max=max_length), NOT_BLANK], **kwargs)
+text = Text
 
 
 class LocationSchema(Schema):

@@ -82,6 +82,7 @@ class AssignmentSchema(Schema):
     resolve_due = fields.AwareDateTime()
     accepted_at = fields.AwareDateTime(allow_none=True)
     accepted_by = fields.String(allow_none=True)
+    accept_note = fields.String(allow_none=True)
     returned_at = fields.AwareDateTime(allow_none=True)
     return_reason = fields.String(allow_none=True)
     resolved_at = fields.AwareDateTime(allow_none=True)

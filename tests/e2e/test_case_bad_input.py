@@ -1,8 +1,9 @@
 """Every community-case endpoint against bad input, through HTTP as a front
 end would send it: 401 (no, bad or expired token), 403 (another agency's
 token), 400 (malformed JSON), 415 (not JSON), 413 (too big), 422 naming every
-bad field, 404 (unknown cases, and cases not assigned to the party asking),
-405 and 409 (invalid transitions). A rejected request writes nothing: no
+bad field, 404 (unknown cases, and cases a party is not on), 405 and 409
+(invalid transitions, a reused Idempotency-Key, acting on a case one sees but
+is not assigned to). A rejected request writes nothing: no
 report, assignment, case, detection or camera watch, and no event that makes
 the committee file a case or another party change one.
 
@@ -42,7 +43,7 @@ COMMITTEE_ENDPOINTS = [("POST", CASE + "/dispatch"), ("POST", CASE + "/verify"),
 # would change it.
 ENDPOINTS = ([(service, method, path) for service in ALL for method, path in PARTY_ENDPOINTS]
              + [(COMMITTEE, method, path) for method, path in COMMITTEE_ENDPOINTS]
-             + [(PROPERTY, "POST", "/api/v1/detections")])
+             + [(PROPERTY, method, "/api/v1/detections") for method in ("POST", "GET")])
 POST_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if endpoint[1] == "POST"]
 
 # Where a request could leave something behind, per service.
@@ -119,6 +120,10 @@ def named(problem):
     return sorted(set(error_fields(problem)))
 
 
+def reason_for(problem, field):
+    return next(error["reason"] for error in problem["errors"] if error["field"] == field)
+
+
 def settled(db, case_id):
     """The case once every event about it has been published and applied:
     each party's assignment agrees with the committee, and so does the report
@@ -188,6 +193,19 @@ def cases(apis, db):
     found["property_only"] = file_case(apis, db, "elevator_fault")
     assert list(settle(db, found["property_only"])["assignments"]) == [PROPERTY]
     assert settle(db, found["closed"])["status"] == "closed"
+    return found
+
+
+@pytest.fixture(scope="module")
+def keyed(apis, db):
+    """service -> (Idempotency-Key, case id) of a report each party made with a key."""
+    found = {}
+    for service in ALL:
+        key = "desk-%s" % uuid.uuid4().hex
+        response = apis[service].post("/api/v1/cases", report("valid keyed report"),
+                                      {"Idempotency-Key": key})
+        assert response.status_code in (201, 202), response.text
+        found[service] = (key, settle(db, response.json()["id"])["_id"])
     return found
 
 
@@ -367,10 +385,6 @@ def test_a_bad_idempotency_key_is_named_with_the_bad_report_fields(apis, db, ser
     assert named(problem) == ["Idempotency-Key", "source"]
 
 
-def _reason(problem, field):
-    return next(error["reason"] for error in problem["errors"] if error["field"] == field)
-
-
 # (service, path, body, field, the values its reason must list)
 UNKNOWN_VALUES = [(service, "/api/v1/cases", report(category="stray_cats"), "category",
                    CATEGORIES) for service in ALL] + [
@@ -388,7 +402,7 @@ def test_an_unknown_value_is_422_listing_the_known_ones(system, db, cases, servi
                         body=body)
         problem = assert_problem(response, 422)
     assert error_fields(problem) == [field]
-    reason = _reason(problem, field)
+    reason = reason_for(problem, field)
     assert [value for value in known if value not in reason] == [], reason
 
 
@@ -510,14 +524,17 @@ def test_a_detection_time_the_database_cannot_store_is_422(apis, db):
 
 # --- 422 on query arguments -------------------------------------------------------
 
-# Every filter of the case list given a bad value, and `party`, which only
-# the committee's list has.
-BAD_QUERIES = dict.fromkeys(OTHERS, {"role": "all", "status": "bogus", "overdue": "maybe",
-                                     "category": "stray_cats", "party": POLICE, "limit": "0",
-                                     "offset": "-1"})
-BAD_QUERIES[COMMITTEE] = {"role": "mine", "status": "bogus", "overdue": "maybe",
-                          "escalated": "perhaps", "category": "stray_cats", "party": "mayor",
-                          "limit": "501", "offset": "x"}
+# (service, list): every filter given a bad value, and an argument the list
+# does not take (`party` is the committee's alone; cameras have no `kind` filter).
+BAD_QUERIES = dict.fromkeys(
+    [(party, "/api/v1/cases") for party in OTHERS],
+    {"role": "all", "status": "bogus", "overdue": "maybe", "category": "stray_cats",
+     "party": POLICE, "limit": "0", "offset": "-1"})
+BAD_QUERIES[COMMITTEE, "/api/v1/cases"] = {
+    "role": "mine", "status": "bogus", "overdue": "maybe", "escalated": "perhaps",
+    "category": "stray_cats", "party": "mayor", "limit": "501", "offset": "x"}
+BAD_QUERIES[PROPERTY, "/api/v1/detections"] = {
+    "camera_id": "", "reported": "maybe", "kind": "smoke", "limit": "many", "offset": "-1"}
 
 
 def get_args(system, service, path, args):
@@ -525,11 +542,12 @@ def get_args(system, service, path, args):
                         timeout=15)
 
 
-@pytest.mark.parametrize("service", ALL)
-def test_bad_case_list_arguments_are_422_naming_every_one(system, db, service):
-    args = dict(BAD_QUERIES[service], sort="reported_at")
+@pytest.mark.parametrize("service,path", sorted(BAD_QUERIES),
+                         ids=["%s %s" % key for key in sorted(BAD_QUERIES)])
+def test_bad_list_arguments_are_422_naming_every_one(system, db, service, path):
+    args = dict(BAD_QUERIES[service, path], sort="reported_at")  # no list takes `sort`
     with nothing_written(db):
-        problem = assert_problem(get_args(system, service, "/api/v1/cases", args), 422)
+        problem = assert_problem(get_args(system, service, path, args), 422)
     assert named(problem) == sorted(args)
 
 
@@ -548,7 +566,7 @@ def test_one_bad_case_list_argument_is_422_naming_it(system, service, args):
 def test_an_assignment_status_without_role_assigned_is_422_at_the_committee(system, args):
     problem = assert_problem(get_args(system, COMMITTEE, "/api/v1/cases", args), 422)
     assert error_fields(problem) == ["status"]
-    assert "role=assigned" in _reason(problem, "status")
+    assert "role=assigned" in reason_for(problem, "status")
 
 
 BAD_KPI_QUERIES = {
@@ -592,14 +610,15 @@ def test_an_unknown_case_is_404_and_writes_nothing(system, db, endpoint):
         assert_problem(response, 404)
 
 
-NOT_ASSIGNED = [(service, "POST", "%s/%s" % (CASE, action))
-                for service in ALL if service != PROPERTY for action in ACTIONS] + [
-                    (service, "GET", CASE) for service in (POLICE, FLOATING, DEVELOPER)]
+NOT_SEEN = [(service, "POST", "%s/%s" % (CASE, action))
+            for service in (POLICE, FLOATING, DEVELOPER) for action in ACTIONS] + [
+                (service, "GET", CASE) for service in (POLICE, FLOATING, DEVELOPER)]
 
 
-@pytest.mark.parametrize("endpoint", NOT_ASSIGNED, ids=endpoint_id)
-def test_a_case_not_assigned_to_the_party_is_404_and_writes_nothing(system, db, cases, endpoint):
-    """The case is the property company's alone; nobody else sees or works it."""
+@pytest.mark.parametrize("endpoint", NOT_SEEN, ids=endpoint_id)
+def test_a_case_a_party_is_not_on_is_404_to_it_and_writes_nothing(system, db, cases, endpoint):
+    """The case is the property company's alone: another party neither sees
+    nor works it."""
     service, method, path = endpoint
     with nothing_written(db):
         response = send(system, service, method, path, cases["property_only"],
@@ -607,8 +626,22 @@ def test_a_case_not_assigned_to_the_party_is_404_and_writes_nothing(system, db, 
         assert_problem(response, 404)
 
 
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("service,state", [(COMMITTEE, "property_only"), (POLICE, "reported")],
+                         ids=["the committee, which sees every case",
+                              "the police, which reported it"])
+def test_acting_on_a_case_one_sees_but_is_not_on_is_409(apis, db, cases, keyed, service, state,
+                                                         action):
+    case_id = keyed[POLICE][1] if state == "reported" else cases[state]
+    with nothing_written(db):
+        problem = assert_problem(apis[service].post("/api/v1/cases/%s/%s" % (case_id, action),
+                                                    body_for("%s/%s" % (CASE, action))), 409)
+    assert "not assigned to %s" % service in problem["detail"]
+
+
 ONLY_AT = [(service, method, path) for service in OTHERS for method, path in COMMITTEE_ENDPOINTS
-           ] + [(service, "POST", "/api/v1/detections") for service in ALL if service != PROPERTY]
+           ] + [(service, method, "/api/v1/detections") for service in ALL if service != PROPERTY
+                for method in ("GET", "POST")]
 
 
 @pytest.mark.parametrize("endpoint", ONLY_AT, ids=endpoint_id)
@@ -675,19 +708,6 @@ def test_an_invalid_transition_is_409_and_writes_nothing(apis, db, cases, what, 
         problem = assert_problem(apis[service].post(
             "/api/v1/cases/%s/%s" % (cases[state], action), body), 409)
     assert detail in problem["detail"]
-
-
-@pytest.fixture(scope="module")
-def keyed(apis, db):
-    """service -> (Idempotency-Key, case id) of a report each party made with a key."""
-    found = {}
-    for service in ALL:
-        key = "desk-%s" % uuid.uuid4().hex
-        response = apis[service].post("/api/v1/cases", report("valid keyed report"),
-                                      {"Idempotency-Key": key})
-        assert response.status_code in (201, 202), response.text
-        found[service] = (key, settle(db, response.json()["id"])["_id"])
-    return found
 
 
 @pytest.mark.parametrize("service", ALL)

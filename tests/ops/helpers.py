@@ -22,6 +22,15 @@ PORTS = {
     "developer": 8005,
 }
 SERVICES = tuple(PORTS)
+
+# Each agency's own token key, in .env (compose) and in the linkage-secrets secret (k8s).
+TOKEN_KEYS = {
+    "neighborhood_committee": "COMMITTEE_TOKEN_KEY",
+    "community_police": "POLICE_TOKEN_KEY",
+    "floating_population_office": "FLOATING_TOKEN_KEY",
+    "property_company": "PROPERTY_TOKEN_KEY",
+    "developer": "DEVELOPER_TOKEN_KEY",
+}
 COMMITTEE = "neighborhood_committee"
 
 # Metric names of the contract, as `<service>_<suffix>`; histograms are

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from tests.ops.helpers import OPS, PORTS, REPO, SERVICES, require_tool
+from tests.ops.helpers import OPS, PORTS, REPO, SERVICES, TOKEN_KEYS, require_tool
 
 COMPOSE_FILE = os.path.join(REPO, "docker-compose.yml")
 ENV_EXAMPLE = os.path.join(REPO, ".env.example")
@@ -84,10 +84,10 @@ def test_every_service_has_a_healthcheck(example_config):
 
 def test_a_missing_secret_stops_compose(tmp_path):
     values = read_env(ENV_EXAMPLE)
-    del values["LINKAGE_SECRET"]
+    del values["POLICE_TOKEN_KEY"]
     result = render(write_env(tmp_path / "no-secret.env", values))
     assert result.returncode != 0
-    assert "LINKAGE_SECRET" in result.stderr
+    assert "POLICE_TOKEN_KEY" in result.stderr
 
 
 # ------------------------------------------------- the five linkage services
@@ -108,7 +108,9 @@ def test_service_reaches_rabbitmq_and_the_mongo_replica_set(random_env, service)
     assert mongo.scheme == "mongodb" and mongo.hostname == "mongo" and (mongo.port or 27017) == 27017
     assert parse_qs(mongo.query)["replicaSet"] == ["rs0"]
 
-    assert env["LINKAGE_SECRET"] == values["LINKAGE_SECRET"]
+    # its own agency's key, and no other agency's
+    assert env["LINKAGE_SECRET"] == values[TOKEN_KEYS[service]]
+    assert not set(env.values()) & {values[key] for other, key in TOKEN_KEYS.items() if other != service}
     assert env["LINKAGE_ENV"] == "production"
     assert env["HTTP_PORT"] == str(PORTS[service])
     assert config["command"] == [service]
@@ -175,7 +177,7 @@ def test_no_secret_is_written_in_the_compose_file(random_env):
 def test_env_example_has_every_variable_and_only_placeholders():
     code = "".join(line for line in open(COMPOSE_FILE) if not line.lstrip().startswith("#"))
     used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", code))
-    assert {"LINKAGE_SECRET", "RABBITMQ_PASSWORD", "GRAFANA_ADMIN_PASSWORD"} <= used
+    assert {"RABBITMQ_PASSWORD", "GRAFANA_ADMIN_PASSWORD"} | set(TOKEN_KEYS.values()) <= used
     example = read_env(ENV_EXAMPLE)
     assert used <= set(example), "missing from .env.example: %s" % (used - set(example))
     for key, value in example.items():

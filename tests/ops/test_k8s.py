@@ -12,7 +12,8 @@ import subprocess
 import pytest
 import yaml
 
-from tests.ops.helpers import K8S, OPS, PORTS, SERVICES, load_yaml, load_yaml_documents, require_tool
+from tests.ops.helpers import (K8S, OPS, PORTS, SERVICES, TOKEN_KEYS, load_yaml, load_yaml_documents,
+                               require_tool)
 
 KUBERNETES_VERSION = "1.30.0"
 
@@ -80,8 +81,9 @@ def test_service_deployment(service):
     assert env["HTTP_PORT"]["value"] == str(PORTS[service])
     assert env["LINKAGE_ENV"]["value"] == "production"
     # secrets only by reference
+    # its own agency's token key only
     assert env["LINKAGE_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "linkage-secrets",
-                                                                 "key": "LINKAGE_SECRET"}
+                                                                 "key": TOKEN_KEYS[service]}
     assert env["RABBITMQ_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "linkage-rabbitmq-default-user"
     assert env["MONGO_URI"]["valueFrom"]["secretKeyRef"] == {"name": "linkage-mongo-admin-linkage",
                                                             "key": "connectionString.standard"}

@@ -386,6 +386,9 @@ export default {
       "check digit does not match": "校验位不符",
       "names a party twice": "同一单位选了两次",
       "must be a JSON object": "内容格式不正确",
+      "must be true or false": "须为 true 或 false",
+      "more values than columns": "值比表头的列多",
+      "no allocation in the file": "文件中没有分配记录",
       "must be an 11-digit mainland mobile number starting with 1[3-9]": "须为 11 位手机号（1 开头，第二位 3–9）",
     },
     patterns: [
@@ -395,6 +398,8 @@ export default {
       ["^Must be one of: (.*)\\.$", "须为以下之一：$1"],
       ["^Must be greater than or equal to (\\S+) and less than or equal to (\\S+)\\.$", "须在 $1 到 $2 之间"],
       ["^unknown category (.*); known: .*$", "未知类别 $1"],
+      ["^flat (\\S+) is already on row (\\d+)$", "房屋 $1 与第 $2 行重复"],
+      ["^missing column\\(s\\) (.*); expected (.*)$", "缺少列 $1，表头应为 $2"],
     ],
   },
 };

@@ -82,13 +82,15 @@ function header(current, active) {
       current ? button(t("app.sign_out"), signOut, { action: "sign-out", kind: "ghost" }) : null));
 }
 
-// The notice of the last action stays across screens until the next one.
+// The notice of an action shows on the screen the action leads to (a
+// refreshed list, the record it made), and goes on the next screen after.
 function frame(current, active, content) {
   const earlier = document.getElementById("notice");
+  const carried = earlier ? Array.from(earlier.children).filter((node) => !node.dataset.carried) : [];
+  carried.forEach((node) => { node.dataset.carried = "yes"; });
   root.replaceChildren(
     header(current, active),
-    h("div", { id: "notice", class: "notice-region", role: "status", "aria-live": "polite" },
-      earlier ? Array.from(earlier.childNodes) : []),
+    h("div", { id: "notice", class: "notice-region", role: "status", "aria-live": "polite" }, carried),
     h("main", { id: "main" }, content));
 }
 

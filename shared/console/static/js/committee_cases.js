@@ -67,7 +67,7 @@ export function timeline(events) {
   const sorted = [...events].sort((a, b) => new Date(a.at) - new Date(b.at));
   return h("ol", { class: "timeline" }, sorted.length ? sorted.map((e) =>
     h("li", { "data-action": e.action },
-      h("time", { datetime: e.at }, fmtTime(e.at)),
+      h("time", { datetime: e.at }, fmtTime(e.at, true)),
       h("span", { class: "timeline-party" }, e.party ? word("party_short", e.party) : ""),
       h("span", { class: "timeline-action" }, e.label || timelineAction(e.action)),
       e.by ? h("span", { class: "timeline-by" }, e.by) : null,

@@ -61,12 +61,13 @@ export function yesNo(value) {
 
 // --- dates ----------------------------------------------------------------------
 
-export function fmtTime(iso) {
+export function fmtTime(iso, seconds = false) {
   if (!iso) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   return new Intl.DateTimeFormat(locale(), {
-    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+    second: seconds ? "2-digit" : undefined, hour12: false,
   }).format(date);
 }
 

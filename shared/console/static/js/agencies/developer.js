@@ -10,6 +10,9 @@ import {
   table, textarea,
 } from "../ui.js";
 
+// The CSV import, as the developer's service serves it (the issue named it
+// POST /api/v1/allocations/import).
+const IMPORT_PATH = "/api/v1/allocation-imports";
 const RESULTS = ["matched", "allocated_to_other", "unknown_flat", "not_handed_over"];
 
 function allocationForm(ctx) {
@@ -44,7 +47,7 @@ function importForm(ctx) {
     }
     const text = await file.files[0].text();
     try {
-      await submit(formNode, () => api.call("POST", "/api/v1/allocations/import", { text, contentType: "text/csv" }),
+      await submit(formNode, () => api.call("POST", IMPORT_PATH, { text, contentType: "text/csv" }),
         (answer) => {
           notify(t("allocation.imported", answer.data));
           ctx.refresh();
