@@ -43,8 +43,8 @@ def test_an_empty_sign_in_shows_the_reasons_and_five_failures_lock_the_account(c
     page = console.open()
     form = page.locator("form[data-form=sign-in]")
     form.locator("button[data-action=sign-in]").click()
-    expect(form.locator('.field-error[data-error-for="username"]')).to_have_text("必填")
-    expect(form.locator('.field-error[data-error-for="password"]')).to_have_text("必填")
+    expect(form.locator('.field-error[data-error-for="username"]')).to_contain_text("长度须为")
+    expect(form.locator('.field-error[data-error-for="password"]')).to_contain_text("长度须为")
     form.locator("input[name=username]").fill("records-zhou")
     for attempt in range(5):
         form.locator("input[name=password]").fill("wrong password %d" % attempt)
