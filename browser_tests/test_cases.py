@@ -81,3 +81,52 @@ def test_a_case_reported_at_the_property_company_is_worked_through_to_closure(co
     steward.go("/cases/reported")
     steward.refresh_until(page.locator('table.cases tbody tr[data-id="%s"] .chip[data-status=closed]' % case_id))
     steward.shot("closed")
+
+
+def test_the_committee_reports_and_dispatches_a_case_and_the_police_return_it(consoles):
+    committee = consoles("neighborhood_committee")
+    page = committee.sign_in("super-li")
+    committee.go("/cases/new")
+    form = page.locator("form[data-form=case-report]")
+    # The committee's categories come from its routing table (GET /api/v1/case-categories).
+    expect(form.locator("select[name=category] option[value=noise]")).to_have_text("噪音扰民")
+    form.locator("select[name=category]").select_option("noise")
+    form.locator("select[name=source]").select_option("phone")
+    form.locator("textarea[name=description]").fill("楼上夜间装修噪音")
+    form.locator('input[name="location.building"]').fill("3")
+    form.locator('input[name="reporter.name"]').fill("刘女士")
+    form.locator('input[name="reporter.phone"]').fill("139123")
+    form.locator("[data-action=report-case]").click()
+    expect(form.locator('.field-error[data-error-for="reporter.phone"]')).not_to_be_empty()
+    form.locator('input[name="reporter.phone"]').fill("13912340000")
+    form.locator("[data-action=report-case]").click()
+    expect(committee.notice()).to_contain_text("已上报“噪音扰民”案件")
+    expect(page.locator('table.assignments .chip[data-party="neighborhood_committee"]')).to_be_visible()
+    case_id = page.evaluate("decodeURIComponent(location.hash.split('/').pop())")
+
+    # Dispatch it to the police too.
+    dispatch = page.locator("form[data-form=dispatch]")
+    dispatch.locator('input[name=to][value="community_police"]').check()
+    dispatch.locator("input[name=note]").fill("夜间噪音，请民警协助")
+    dispatch.locator("[data-action=dispatch]").click()
+    expect(committee.notice()).to_contain_text("已派单")
+    expect(page.locator('table.assignments .chip[data-party="community_police"]')).to_have_attribute("data-status", "dispatched")
+    committee.shot("dispatched")
+
+    # The police return it with a reason.
+    police = consoles("community_police")
+    page = police.sign_in("officer-zhao")
+    police.go("/cases/assigned")
+    row = police.refresh_until(page.locator('table.cases tbody tr[data-id="%s"]' % case_id))
+    expect(row).to_contain_text("噪音扰民")
+    row.locator("[data-action=return]").click()
+    returning = page.locator("form[data-form=case-return]")
+    returning.locator("textarea[name=reason]").fill("不涉及治安，请居委会调解")
+    returning.locator("[data-action=confirm-return]").click()
+    expect(police.notice()).to_contain_text("已退回")
+    police.shot("returned")
+
+    page = committee.page
+    committee.refresh_until(page.locator('table.assignments .chip[data-party="community_police"][data-status="returned"]'))
+    expect(page.locator('ol.timeline li[data-action="returned"]')).to_contain_text("不涉及治安")
+    committee.shot("return-in-timeline")

@@ -10,19 +10,26 @@ its requeue option is a hot loop. This one:
   that returns it after 1st, 2nd, ... configured delay, then acks; after the
   last delay it goes to the dead-letter queue instead;
 - a handler that raises PoisonEvent dead-letters at once;
-- if even the republish fails (broker gone), the message is requeued, never
-  dropped.
+- if even the republish fails (broker gone), the message is requeued after
+  a pause that grows (not in a hot loop through the delivery limit), never
+  dropped;
+- a body that cannot be decoded (not JSON, or another content type) is
+  dead-lettered with the reason `undecodable`; kombu's own handling would log
+  the raw body (personal data) and acknowledge it away.
 
 Handlers must be idempotent (the Repository's `apply_once`/`insert_once`
 record the event id in the same write as the effect), because a message can
 be delivered again after a crash or a replay.
 """
+import base64
 import logging
 import time
+import uuid
 from functools import partial
 
+import eventlet
 from nameko.exceptions import ConfigurationError
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from shared import clock, logs, topology
 from shared.events import InvalidEvent
@@ -31,7 +38,27 @@ from shared.platform import Platform
 log = logging.getLogger(__name__)
 
 ATTEMPT_HEADER = "x-linkage-attempt"
-DEAD_LETTER_REASONS = ("invalid", "poison", "retries_exhausted")
+DEAD_LETTER_REASONS = ("invalid", "poison", "retries_exhausted", "undecodable")
+REQUEUE_PAUSE_SECONDS = (1, 2, 5, 10, 30)  # when even the retry could not be scheduled
+
+
+class DeadLetteringQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, handing an undecodable message to the
+    handler whose queue it came from instead of logging and acking it."""
+
+    def on_decode_error(self, message, exc):
+        tag = (message.delivery_info or {}).get("consumer_tag")
+        for provider, consumer in list(self._consumers.items()):
+            if tag in getattr(consumer, "_active_tags", {}).values():
+                try:
+                    provider.dead_letter_undecodable(message, exc)
+                    return
+                except Exception:  # never let it stop the consumer: the broker keeps it
+                    log.exception("could not dead-letter an undecodable message")
+                    break
+        log.error("undecodable message on an unknown consumer; rejecting it to the dead letters",
+                  extra={"fields": {"content_type": message.content_type, "bytes": len(message.body or b"")}})
+        message.reject(requeue=False)  # the queue's dead-letter target takes it
 
 
 class PoisonEvent(Exception):
@@ -40,6 +67,7 @@ class PoisonEvent(Exception):
 
 class EventHandler(Consumer):
     platform = Platform()
+    queue_consumer = DeadLetteringQueueConsumer()
 
     def __init__(self, event_type, **kwargs):
         self.event_type = event_type
@@ -103,8 +131,7 @@ class EventHandler(Consumer):
         try:
             self.platform.broker.publish_delayed(self.queue.name, body, headers, delay_ms)
         except Exception:
-            log.exception("could not schedule a retry; requeueing instead")
-            self.queue_consumer.requeue_message(message)
+            self._requeue_later(message, attempt, "could not schedule a retry")
             return
         logs.info(log, "event failed, will retry", event_type=self.event_type,
                   event_id=event.event_id, attempt=attempt, retry_in_ms=delay_ms, error=error)
@@ -124,13 +151,35 @@ class EventHandler(Consumer):
         try:
             self.platform.broker.publish_to_queue(topology.dead_letter_queue_name(service), body, headers)
         except Exception:
-            log.exception("could not dead-letter; requeueing instead")
-            self.queue_consumer.requeue_message(message)
+            self._requeue_later(message, attempt, "could not dead-letter")
             return
         self.platform.metrics.events_dead_lettered.labels(self.event_type, reason).inc()
         log.warning("event dead-lettered", extra={"fields": {
             "event_type": self.event_type, "reason": reason, "error": error, "attempts": attempt}})
         self.queue_consumer.ack_message(message)
+
+
+    def _requeue_later(self, message, attempt, why):
+        """The broker would not take the retry or the dead letter (it is
+        down): hand the message back after a pause, so it is not redelivered
+        at once, again and again, through the delivery limit."""
+        pause = REQUEUE_PAUSE_SECONDS[min(attempt, len(REQUEUE_PAUSE_SECONDS)) - 1]
+        log.warning("%s; requeueing in %ss" % (why, pause), exc_info=True)
+        eventlet.sleep(pause)
+        self.queue_consumer.requeue_message(message)
+
+    def dead_letter_undecodable(self, message, exc):
+        """A body that is not a JSON event: kept, wrapped, for an operator to
+        see; never logged (it may hold personal data)."""
+        raw = message.body or b""
+        if isinstance(raw, str):  # py-amqp decoded it with its content encoding
+            raw = raw.encode(message.content_encoding or "utf-8", "surrogateescape")
+        body = {"event_id": message.properties.get("message_id") or uuid.uuid4().hex,
+                "undecodable_base64": base64.b64encode(raw).decode("ascii"),
+                "content_type": message.content_type, "content_encoding": message.content_encoding}
+        reason = "%s (content type %r, %d bytes)" % (type(exc).__name__, message.content_type,
+                                                      len(raw))
+        self._dead_letter(body, message, "undecodable", reason, 1)
 
 
 event_handler = EventHandler.decorator

@@ -5,6 +5,7 @@ which returns them all to their queue. Replay puts a message back on the
 queue it failed on, with its attempt count reset, confirmed by the broker,
 and only then removes it from the dead-letter queue. Consumers are
 idempotent, so replaying something that was in fact applied changes nothing.
+An undecodable message (not a JSON event) is listed, never replayed.
 """
 from kombu import Connection
 
@@ -63,6 +64,8 @@ def replay(settings, services, message_id=None, catalogue=CATALOGUE):
                     row = _row(service, message)
                     if message_id is not None and row["message_id"] != message_id:
                         continue
+                    if row["reason"] == "undecodable":
+                        continue  # not an event: there is nothing to apply
                     queue = row["original_queue"] or _queue_from_death(message)
                     if not queue:
                         continue

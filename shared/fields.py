@@ -12,6 +12,18 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class StrictNumber(fields.Float):
+    """A JSON number only (not a numeric string, not a boolean), and finite."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_nan=False, **kwargs)
+
+
 def QueryBoolean(**kwargs):
     """A yes/no filter in a query string: `true`/`1` or `false`/`0`."""
     return fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"}, **kwargs)

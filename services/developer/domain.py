@@ -43,15 +43,17 @@ def allocations_from_csv(text, schema):
         data["household"] = [name.strip() for name in (row.get("household") or "").split(";")
                              if name.strip()]
         handed_over = (row.get("handed_over") or "true").strip().lower()
+        row_errors = []
         if handed_over not in ("true", "false"):
-            errors.append({"field": "row %d.handed_over" % line, "reason": "must be true or false"})
-            continue
+            row_errors.append({"field": "row %d.handed_over" % line, "reason": "must be true or false"})
         data["handed_over"] = handed_over == "true"
         try:
             allocation = schema.load(data)
         except ValidationError as exc:
-            errors += [{"field": "row %d.%s" % (line, path), "reason": reason}
-                       for path, reason in flatten(exc.messages)]
+            row_errors = [{"field": "row %d.%s" % (line, path), "reason": reason}
+                          for path, reason in flatten(exc.messages)] + row_errors
+        if row_errors:
+            errors += row_errors
             continue
         flat = flat_id(allocation)
         if flat in seen:

@@ -1,13 +1,13 @@
 """What the property company's front end gets back: name, masked ID, flat
 and the state of the gate pass; never a full ID number or a phone."""
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from shared import clock
 from shared.cases.model import CAMERA_KINDS, LocationSchema, text
 from shared.catalogue import AddressSchema
-from shared.fields import QueryBoolean
+from shared.fields import QueryBoolean, StrictNumber
 from shared.web import PageQuery
 
 CLOCK_SKEW = timedelta(minutes=5)  # a camera's clock may run a little ahead
@@ -52,14 +52,15 @@ class DetectionInSchema(Schema):
         list(CAMERA_KINDS), error="unknown kind {input}; known: %s" % ", ".join(CAMERA_KINDS)))
     location = fields.Nested(LocationSchema, required=True)
     detected_at = fields.AwareDateTime(required=True)
-    confidence = fields.Float(required=True, allow_nan=False,
-                              validate=validate.Range(min=0, max=1))
+    confidence = StrictNumber(required=True, validate=validate.Range(min=0, max=1))
     snapshot_ref = text(200, load_default=None)
 
     @validates("detected_at")
-    def _not_future(self, value, **kwargs):
+    def _plausible(self, value, **kwargs):
         if value > clock.utcnow() + CLOCK_SKEW:
             raise ValidationError("must not be in the future")
+        if value.astimezone(timezone.utc).year < 2000:
+            raise ValidationError("must be after 2000-01-01")
 
 
 class DetectionQuery(PageQuery):

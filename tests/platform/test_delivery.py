@@ -169,3 +169,27 @@ def test_an_event_the_broker_refuses_is_set_aside_and_the_rest_keep_flowing(toy)
         # The good event of the batch was confirmed and taken; only the refused one waits.
         assert list(parked["outbox"]) == [stray["event_id"]]
         assert len(wait_for(lambda: taken(taker, "g"), "the good event of the same batch")) == 1
+
+
+@pytest.mark.parametrize("raw, content_type", [
+    (b"name=Li Lei&phone=13912345678", "application/json"),   # not JSON at all
+    (b"<event><phone>13912345678</phone></event>", "application/xml"),  # not our content type
+])
+def test_an_undecodable_message_is_dead_lettered_and_never_logged(toy, caplog, raw, content_type):
+    services = toy("taker")
+    config = services["taker"][2]
+    with Connection(config["AMQP_URI"]) as connection:
+        connection.Producer().publish(raw, exchange=topology.event_exchange_name("maker"),
+                                      routing_key="thing_made", content_type=content_type,
+                                      content_encoding="utf-8", message_id="raw-1")
+    wait_for(lambda: dead_letters(config), "the undecodable message to be dead-lettered")
+    [letter] = dead_letters(config)
+    assert letter["reason"] == "undecodable" and letter["message_id"] == "raw-1"
+    assert content_type in letter["error"]
+    assert __import__("base64").b64decode(letter["body"]["undecodable_base64"]) == raw
+    assert TAKER_BEHAVIOUR["attempts"] == []
+    assert "13912345678" not in caplog.text
+    # Not an event: listing shows it, replaying leaves it where it is.
+    settings = Settings.from_config("taker", config)
+    assert deadletters.replay(settings, ["taker"], "raw-1", catalogue=TOY_CATALOGUE) == 0
+    assert len(dead_letters(config)) == 1

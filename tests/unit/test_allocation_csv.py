@@ -17,7 +17,7 @@ def test_good_rows_become_allocations():
 def test_every_bad_row_is_named_by_its_line_and_field():
     text = HEADER + ("7,1,502,Wang Fang,true\n"
                      ",1,503,Li Na,true\n"          # line 3: no building
-                     "7,1,504,,maybe\n"             # line 4: handed_over
+                     "7,1,504,Li Na,maybe\n"        # line 4: handed_over
                      "7,1,505,,true\n"              # line 5: no household
                      "7,1,502,Someone Else,true\n"  # line 6: the same flat again
                      "7,1,506,A,true,extra\n")      # line 7: too many values
@@ -25,6 +25,8 @@ def test_every_bad_row_is_named_by_its_line_and_field():
     fields = [error["field"] for error in errors]
     assert fields == ["row 3.building", "row 4.handed_over", "row 5.household", "row 6", "row 7"]
     assert "row 2" in errors[3]["reason"]
+    both = allocations_from_csv(HEADER + "7,1,510,,maybe\n", AllocationSchema())[1]
+    assert [error["field"] for error in both] == ["row 2.household", "row 2.handed_over"]
 
 
 def test_a_file_without_the_columns_or_rows_is_refused():

@@ -57,6 +57,7 @@ export default {
     empty: "Nothing here",
     loading: "Loading…",
     overdue: "Overdue",
+    list_separator: ", ",
     only_overdue: "Overdue only",
   },
   pager: {

@@ -57,6 +57,7 @@ export default {
     empty: "暂无记录",
     loading: "正在加载……",
     overdue: "已超时",
+    list_separator: "、",
     only_overdue: "只看超时",
   },
   pager: {

@@ -71,7 +71,7 @@ async function allocations(ctx) {
   const result = await page(ctx, "/api/v1/allocations", { building: q.building }, filterNode);
   const columns = [
     { label: t("person.flat"), cell: (a) => h("strong", {}, flat(a)) },
-    { label: t("allocation.household"), class: "wide", cell: (a) => (a.household || []).join("、") },
+    { label: t("allocation.household"), class: "wide", cell: (a) => (a.household || []).join(t("common.list_separator")) },
     { label: t("allocation.handed_over"), cell: (a) => chip(a.handed_over ? "handed_over" : "not_handed_over") },
     { label: t("allocation.updated_at"), cell: (a) => fmtTime(a.updated_at) },
   ];
