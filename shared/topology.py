@@ -13,9 +13,10 @@ being confirmed and dropped.
   the broker dead-letters a message it has redelivered too often (a consumer
   that crashes on it) to the consumer's dead-letter queue;
 - each service has a dead-letter queue `<service>.dead_letters`;
-- each retry delay has a fanout exchange and a queue `linkage.retry.<ms>ms`
-  whose messages expire after the delay and go back, through the default
-  exchange, to the queue named by their routing key.
+- each retry delay has a fanout exchange and a quorum queue
+  `linkage.retry.<ms>ms.quorum` whose messages expire after the delay and go
+  back (dead-lettered at least once), through the default exchange, to the
+  queue named by their routing key.
 """
 from kombu import Exchange, Queue, binding
 
@@ -37,7 +38,9 @@ def dead_letter_queue_name(service):
 
 
 def retry_name(delay_ms):
-    return "linkage.retry.%dms" % delay_ms
+    # ".quorum": the retry queues were classic queues once; a queue keeps its
+    # type, so the quorum ones have names of their own.
+    return "linkage.retry.%dms.quorum" % delay_ms
 
 
 def _consumer_queue_arguments(consumer):
@@ -86,7 +89,17 @@ def retry_queue(delay_ms):
         exchange=Exchange(name, type="fanout", durable=True),
         routing_key="",
         durable=True,
-        queue_arguments={"x-message-ttl": int(delay_ms), "x-dead-letter-exchange": ""},
+        queue_arguments={
+            # A message waiting out its delay was already acknowledged on its
+            # own queue: it must survive a node as the queues it came from do.
+            "x-queue-type": "quorum",
+            "x-message-ttl": int(delay_ms),
+            "x-dead-letter-exchange": "",
+            # Back to its queue at least once, even across a node failure
+            # (needs reject-publish: the queue never drops the oldest).
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        },
     )
 
 

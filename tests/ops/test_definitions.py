@@ -61,7 +61,11 @@ def test_definitions_hold_the_topology_and_no_users():
         assert dead_letters["durable"] and dead_letters["arguments"]["x-queue-type"] == "quorum"
     for name, queue in queues.items():
         assert queue["durable"] and not queue["auto_delete"], name
-        if not name.startswith("linkage.retry."):
+        if name.startswith("linkage.retry."):
+            # a message waiting out its delay survives a node like any other
+            assert queue["arguments"]["x-queue-type"] == "quorum", name
+            assert queue["arguments"]["x-dead-letter-strategy"] == "at-least-once", name
+        else:
             consumer = name.split(".")[0]
             assert consumer in SERVICES, name
             assert queue["arguments"]["x-queue-type"] == "quorum", name
