@@ -1,6 +1,6 @@
 """`linkage`: the operator's command line.
 
-    linkage run <service>                 start one service under `nameko run`
+    linkage run <service>                 start one service (nameko's runner, shared/runner.py)
     linkage token <agency> [--user NAME]  print a bearer token (local use)
     linkage topology [--definitions]      declare every exchange and queue, or print them
     linkage dead-letters list|show|replay inspect and replay dead letters
@@ -43,11 +43,9 @@ def cmd_run(args):
     except InsecureConfiguration as exc:
         sys.exit("linkage: refusing to start %s: %s" % (args.service, exc))
     config_path = str(resources.files("shared").joinpath("nameko.yaml"))
-    nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
-    if not os.path.exists(nameko):
-        nameko = "nameko"  # rely on PATH
-    argv = [nameko, "run", "--config", config_path, SERVICE_CLASSES[args.service]]
-    os.execvp(argv[0], argv)
+    # nameko's service runner, under our own signal handling (shared/runner.py)
+    argv = [sys.executable, "-m", "shared.runner", SERVICE_CLASSES[args.service], config_path]
+    os.execv(argv[0], argv)
 
 
 def cmd_token(args):
@@ -62,6 +60,18 @@ def cmd_token(args):
     print(issue_token(secret, args.agency, args.user, args.ttl, roles=roles))
 
 
+def without_password(uri):
+    """A broker or database URI fit to print: the password masked."""
+    from urllib.parse import urlsplit, urlunsplit
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = "%s:***@%s" % (parts.username or "", parts.hostname or "")
+    if parts.port:
+        netloc += ":%d" % parts.port
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def cmd_topology(args):
     from shared import topology
     from shared.catalogue import CATALOGUE
@@ -72,7 +82,8 @@ def cmd_topology(args):
     from kombu import Connection
     with Connection(settings.amqp_uri, connect_timeout=5) as connection:
         topology.declare(connection.channel(), CATALOGUE, settings.retry_delays_ms)
-    print("declared the topology of %d events on %s" % (len(list(CATALOGUE)), settings.amqp_uri))
+    print("declared the topology of %d events on %s" % (len(list(CATALOGUE)),
+                                                       without_password(settings.amqp_uri)))
 
 
 def cmd_dead_letters(args):
@@ -80,17 +91,18 @@ def cmd_dead_letters(args):
     settings = env_settings()
     services = [args.service] if args.service else list(parties.ALL)
     if args.action == "list":
-        rows = deadletters.browse(settings, services)
-        for row in rows:
+        count = 0
+        for row in deadletters.browse(settings, services):  # streamed, not all held at once
             print("%-36s %-28s %-18s %-3s %s" % (row["message_id"], row["original_queue"],
                                                 row["reason"], row["attempts"], row["error"][:80]))
-        print("%d dead letter(s)" % len(rows))
+            count += 1
+        print("%d dead letter(s)" % count)
     elif args.action == "show":
-        rows = [row for row in deadletters.browse(settings, services)
-                if row["message_id"] == args.message_id]
-        if not rows:
+        row = next((row for row in deadletters.browse(settings, services)
+                    if row["message_id"] == args.message_id), None)
+        if row is None:
             sys.exit("linkage: no dead letter %s" % args.message_id)
-        print(json.dumps(rows[0], indent=2, default=str, ensure_ascii=False))
+        print(json.dumps(row, indent=2, default=str, ensure_ascii=False))
     elif args.action == "replay":
         if not args.message_id and not args.all:
             sys.exit("linkage: name a message id, or --all")

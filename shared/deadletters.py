@@ -31,25 +31,27 @@ def _row(service, message):
 
 
 def _drain(channel, service):
-    """Every message of the service's DLQ, unacknowledged."""
+    """Every message of the service's DLQ, one at a time, unacknowledged
+    (the broker holds them for the channel; this process holds one)."""
     queue = topology.dead_letter_queue(service)(channel)
     queue.declare()
-    messages = []
     while True:
         message = queue.get(no_ack=False, accept=["json"])
         if message is None:
-            return messages
-        messages.append(message)
+            return
+        yield message
 
 
 def browse(settings, services):
-    rows = []
+    """The dead letters as rows, streamed: a long queue is never read into memory."""
     with Connection(settings.amqp_uri, connect_timeout=5) as connection:
         for service in services:
             channel = connection.channel()
-            rows.extend(_row(service, message) for message in _drain(channel, service))
-            channel.close()  # returns the unacknowledged messages to the queue
-    return rows
+            try:
+                for message in _drain(channel, service):
+                    yield _row(service, message)
+            finally:
+                channel.close()  # returns the unacknowledged messages to the queue
 
 
 def replay(settings, services, message_id=None, catalogue=CATALOGUE):

@@ -34,6 +34,7 @@ MAX_BACKOFF_SECONDS = 30.0
 GAUGE_SECONDS = 15.0
 UNROUTABLE_RETRY_SECONDS = 60.0
 WRITTEN_MAX = 10000
+SCANNED_MAX = 2 * WRITTEN_MAX  # a hand-over older than this many ids has left the queue
 
 
 class OutboxRelay(DependencyProvider):
@@ -44,6 +45,8 @@ class OutboxRelay(DependencyProvider):
         self._written = deque()  # (collection, _id, envelopes) written, not yet relayed
         # Event ids the last two scans published: their entries may still be
         # queued (a write's hand-over can follow a scan that already saw it).
+        # Bounded (SCANNED_MAX): a scan after a long outage may publish a
+        # large backlog, and only its most recent ids can still be queued.
         self._scanned, self._scanned_before = set(), set()
         self._running = False
         self._thread = None
@@ -126,7 +129,8 @@ class OutboxRelay(DependencyProvider):
             for document in due:
                 envelopes = outbox.pending_events(document)
                 self._publish(collection, document["_id"], envelopes)
-                self._scanned.update(env["event_id"] for env in envelopes)
+                if len(self._scanned) < SCANNED_MAX:
+                    self._scanned.update(env["event_id"] for env in envelopes)
                 handled += 1
         return handled
 

@@ -1,4 +1,5 @@
-"""A periodic entrypoint whose interval comes from the service's settings."""
+"""A periodic entrypoint whose interval comes from the service's settings,
+and that may be stopped more than once."""
 from nameko.timer import Timer
 
 
@@ -10,6 +11,15 @@ class SettingsTimer(Timer):
     def setup(self):
         self.interval = float(self.container.config.get(self.setting) or 15)
         super().setup()
+
+    def stop(self):
+        # nameko's stop() sends its stop event unguarded: a second SIGTERM
+        # (or SIGINT then SIGTERM) stopped the container twice, the second
+        # send() raised, and the process never exited.
+        if not self.should_stop.ready():
+            self.should_stop.send(True)
+        if self.gt is not None:
+            self.gt.wait()
 
 
 every = SettingsTimer.decorator

@@ -10,6 +10,7 @@ origins CORS_ORIGINS allows, a latency histogram and one JSON log line per
 request. Handlers return `(status, dict)` or a dict,
 and raise ApiError subclasses for errors.
 """
+import errno
 import json
 import logging
 import time
@@ -17,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from functools import partial
 
+import eventlet
 from eventlet.event import Event
 from marshmallow import Schema, ValidationError, fields, validate
 from nameko.extensions import DependencyProvider
@@ -98,7 +100,26 @@ class ProblemWsgiApp(WsgiApp):
         return Response(status=204, headers=headers)
 
 
+class PortInUse(Exception):
+    """Another process listens on the service's port: refuse to share it."""
+
+
 class ProblemWebServer(WebServer):
+    def start(self):
+        # nameko's server listens with SO_REUSEPORT (eventlet's default), so a
+        # stale process and a new one split the traffic silently (three
+        # committees once answered on 8001 at once). Without it, a second
+        # instance fails here, saying why.
+        if not self._starting:
+            try:
+                eventlet.listen(self.bind_addr, reuse_port=False).close()
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise PortInUse("%s:%s is in use: is another %s running there?" % (
+                        self.bind_addr[0], self.bind_addr[1], self.container.service_name))
+                raise
+        super().start()
+
     def setup(self):
         super().setup()
         value = str(self.container.config.get("CORS_ORIGINS") or "")

@@ -38,16 +38,31 @@ def test_the_openapi_document_is_valid_and_names_every_endpoint(system, service)
                 assert {"401", "403"} <= set(operation["responses"]), (method, path)
 
 
-@pytest.mark.parametrize("service", ALL)
-def test_schemathesis_with_every_check_finds_nothing(system, service):
+def run_schemathesis(system, service):
     schemathesis = os.path.join(os.path.dirname(sys.executable), "schemathesis")
-    result = subprocess.run(
+    return subprocess.run(
         [schemathesis, "run", system.url(service) + "/openapi.json", "--checks", "all",
          "--header", "Authorization: Bearer " + token_for(service, "contract-fuzzer"),
          "--max-examples", EXAMPLES, "--workers", "2", "--request-timeout", "15",
          "--no-color"],
         cwd=REPO, capture_output=True, text=True, timeout=900)
+
+
+def crashed_without_finding(output):
+    """Schemathesis itself crashed (a "Runtime Error" inside the tool, seen
+    once here as a CPython AST error while it built a traceback) and found
+    nothing about the API: worth one more run, not a finding."""
+    summary = output[output.rfind("SUMMARY"):]
+    return "Runtime Error" in summary and "Failures:" not in summary
+
+
+@pytest.mark.parametrize("service", ALL)
+def test_schemathesis_with_every_check_finds_nothing(system, service):
+    result = run_schemathesis(system, service)
     report = REPO / ".stack" / ("schemathesis-%s.txt" % service)
     report.parent.mkdir(exist_ok=True)
+    if result.returncode != 0 and crashed_without_finding(result.stdout):
+        report.with_suffix(".crashed.txt").write_text(result.stdout + result.stderr)
+        result = run_schemathesis(system, service)
     report.write_text(result.stdout + result.stderr)
     assert result.returncode == 0, "see %s\n%s" % (report, result.stdout[-20000:] + result.stderr[-3000:])

@@ -36,3 +36,36 @@ def test_production_refuses_the_development_secret():
     assert result.returncode != 0
     assert "refusing to start developer" in result.stderr
     assert "LINKAGE_SECRET" in result.stderr
+
+
+@pytest.mark.parametrize("signals", [("SIGTERM",), ("SIGINT",), ("SIGTERM", "SIGTERM"),
+                                     ("SIGINT", "SIGTERM")])
+def test_a_service_exits_promptly_on_one_signal_or_two(mongo_client, signals):
+    """The committee has timers: a second signal used to stop one twice and
+    leave the process running for good."""
+    import signal
+    import time
+    from tests.system import System
+    with System() as system:
+        system.start("neighborhood_committee")
+        process = system.processes["neighborhood_committee"]
+        try:
+            for name in signals:
+                process.send_signal(getattr(signal, name))
+                time.sleep(0.2)
+            process.wait(timeout=10)  # not a speed goal: "stops at all", with a bound
+        finally:
+            if process.poll() is None:
+                process.kill()
+            system.drop_databases(mongo_client)
+        assert process.returncode is not None
+
+
+def test_a_second_instance_on_a_port_in_use_refuses_to_start(system):
+    """Not a silent split of the traffic (SO_REUSEPORT) but a clear refusal."""
+    linkage = os.path.join(os.path.dirname(sys.executable), "linkage")
+    result = subprocess.run([linkage, "run", "developer"], env=system.env("developer"),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "is in use: is another developer running there?" in result.stdout + result.stderr
+    assert requests.get(system.url("developer") + "/health", timeout=10).status_code == 200

@@ -54,7 +54,7 @@ def taken(container, thing_id=None):
 
 def dead_letters(config):
     settings = Settings.from_config("taker", config)
-    return deadletters.browse(settings, ["taker"])
+    return list(deadletters.browse(settings, ["taker"]))
 
 
 def test_event_reaches_the_consumer_once(toy):

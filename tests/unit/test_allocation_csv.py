@@ -32,3 +32,12 @@ def test_every_bad_row_is_named_by_its_line_and_field():
 def test_a_file_without_the_columns_or_rows_is_refused():
     assert allocations_from_csv("flat,people\n1,2\n", AllocationSchema())[1][0]["field"] == "header"
     assert allocations_from_csv(HEADER, AllocationSchema())[1][0]["field"] == "rows"
+
+
+def test_parts_with_hyphens_never_make_two_flats_one_id():
+    from services.developer.domain import flat_id
+    first = flat_id({"building": "1-2", "unit": "3", "room": "4"})
+    second = flat_id({"building": "1", "unit": "2-3", "room": "4"})
+    assert first != second
+    assert flat_id({"building": "7", "unit": "1", "room": "502"}) == "7-1-502"
+    assert flat_id({"building": "1%2D2", "unit": "3", "room": "4"}) != first

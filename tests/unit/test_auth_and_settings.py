@@ -47,3 +47,10 @@ def test_settings_parse_the_environment_strings():
     assert settings.time_limits["community_police"] == 3.0
     assert settings.time_limits["developer"] == 86400.0
     assert settings.db_name == "x_developer"
+
+
+def test_a_printed_uri_never_shows_its_password():
+    from shared.cli import without_password
+    assert without_password("pyamqp://linkage:s3cret@rabbitmq:5672/") == "pyamqp://linkage:***@rabbitmq:5672/"
+    assert "s3cret" not in without_password("mongodb://u:s3cret@mongo/?replicaSet=rs0")
+    assert without_password("pyamqp://rabbitmq:5672/") == "pyamqp://rabbitmq:5672/"
