@@ -17,7 +17,7 @@ import requests
 from kombu import Connection
 
 from shared.identity import mask_id
-from shared.parties import COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
+from shared.parties import ALL as ALL_SERVICES, COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
 from tests.support import Api, registration, wait_for
 from tests.system import RABBIT_API, System
 
@@ -396,3 +396,22 @@ def test_the_police_decision_answer_carries_no_full_id(apis, system):
     assert decided.status_code == 200, decided.text
     assert leaks(decided.text, [body]) == []
     assert audit_records(api, returnee_id, user) == []
+
+
+# --- (d) logs -----------------------------------------------------------------------
+
+def test_no_service_log_carries_an_id_number_or_phone(system, apis, people):
+    """Every line of every service's log in this run: the people registered,
+    the police's audited reads, a refused second registration of the same
+    person (a duplicate key) and a request whose path holds an ID number.
+    The control: that path did reach the log, masked."""
+    person = people["non_local"]
+    again = apis[COMMITTEE].post("/api/v1/returnees", {key: person[key] for key in (
+        "name", "id_number", "phone", "address", "origin", "arrival_date", "local_hukou")})
+    assert again.status_code == 409
+    probe = apis[POLICE].get("/api/v1/checks/%s" % person["id_number"])
+    assert probe.status_code == 404
+    logs = {service: system.log(service) for service in ALL_SERVICES}
+    assert mask_id(person["id_number"]) in logs[POLICE]  # the probe's path, masked
+    for service, text in logs.items():
+        assert leaks(text, list(people.values())) == [], service
