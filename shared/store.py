@@ -106,6 +106,12 @@ class Repository:
                     return changed
         raise WriteConflict("%s %s kept changing" % (collection, document_id))
 
+    def page(self, collection, query, order, direction, limit, offset):
+        """One page of a list endpoint, and how many documents match in all."""
+        cursor = (self.db[collection].find(query).sort(order, direction)
+                  .skip(offset).limit(limit))
+        return list(cursor), self.db[collection].count_documents(query)
+
     def update(self, collection, query, update, events=(), current=None):
         """Update one document (with a guard in `query`); True if it matched."""
         return self._write(collection, query, update_with_events(update, events), events, current)

@@ -66,5 +66,4 @@ class CheckRepository(Repository):
             query["overdue"] = overdue
         if returnee_id:
             query["_id"] = returnee_id
-        cursor = self.db[CHECKS].find(query).sort("opened_at", pymongo.ASCENDING).skip(offset).limit(limit)
-        return list(cursor), self.db[CHECKS].count_documents(query)
+        return self.page(CHECKS, query, "opened_at", pymongo.ASCENDING, limit, offset)

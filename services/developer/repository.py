@@ -27,8 +27,7 @@ class HousingRepository(Repository):
 
     def allocations(self, building=None, limit=50, offset=0):
         query = {"building": building} if building else {}
-        cursor = self.db[ALLOCATIONS].find(query).sort("_id", pymongo.ASCENDING).skip(offset).limit(limit)
-        return list(cursor), self.db[ALLOCATIONS].count_documents(query)
+        return self.page(ALLOCATIONS, query, "_id", pymongo.ASCENDING, limit, offset)
 
     def allocation(self, flat):
         return self.db[ALLOCATIONS].find_one({"_id": flat})
@@ -61,6 +60,4 @@ class HousingRepository(Repository):
             query["result"] = result
         if mismatch is not None:
             query["mismatch"] = mismatch
-        cursor = (self.db[CHECKS].find(query).sort("checked_at", pymongo.DESCENDING)
-                  .skip(offset).limit(limit))
-        return list(cursor), self.db[CHECKS].count_documents(query)
+        return self.page(CHECKS, query, "checked_at", pymongo.DESCENDING, limit, offset)

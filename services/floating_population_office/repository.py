@@ -47,9 +47,7 @@ class RegistryRepository(Repository):
             query["_id"] = returnee_id
         if status:
             query["status"] = status
-        cursor = (self.db[REGISTRATIONS].find(query).sort("recorded_at", pymongo.DESCENDING)
-                  .skip(offset).limit(limit))
-        return list(cursor), self.db[REGISTRATIONS].count_documents(query)
+        return self.page(REGISTRATIONS, query, "recorded_at", pymongo.DESCENDING, limit, offset)
 
     def by_registration_id(self, registration_id):
         return self.db[REGISTRATIONS].find_one({"registration_id": registration_id})

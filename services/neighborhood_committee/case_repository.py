@@ -64,9 +64,7 @@ class CaseRepository(Repository):
             parties = [party] if party else None
             late = _late_query(parties, now)
             query.update(late if overdue else {"$nor": [late]})
-        cursor = (self.db[CASES].find(query).sort("reported_at", pymongo.DESCENDING)
-                  .skip(offset).limit(limit))
-        return list(cursor), self.db[CASES].count_documents(query)
+        return self.page(CASES, query, "reported_at", pymongo.DESCENDING, limit, offset)
 
     def reported_between(self, start, end):
         return self.db[CASES].find({"reported_at": {"$gte": start, "$lt": end}},

@@ -64,9 +64,7 @@ class LinkageRepository(Repository):
             for p in parties:
                 query["$nor"] = query.get("$nor", []) + [
                     {"parties.%s.overdue" % p: True, "parties.%s.done" % p: False}]
-        cursor = (self.db[LINKAGES].find(query).sort("registered_at", pymongo.DESCENDING)
-                  .skip(offset).limit(limit))
-        return list(cursor), self.db[LINKAGES].count_documents(query)
+        return self.page(LINKAGES, query, "registered_at", pymongo.DESCENDING, limit, offset)
 
     def open_linkages(self):
         return self.db[LINKAGES].find({"status": "open"}, {"status": 1, "parties": 1})

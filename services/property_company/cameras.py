@@ -104,9 +104,7 @@ class CameraDeskRepository(CaseDeskRepository):
             query["camera_id"] = camera_id
         if reported is not None:
             query["reported"] = reported
-        cursor = (self.db[DETECTIONS].find(query).sort("received_at", pymongo.DESCENDING)
-                  .skip(offset).limit(limit))
-        return list(cursor), self.db[DETECTIONS].count_documents(query)
+        return self.page(DETECTIONS, query, "received_at", pymongo.DESCENDING, limit, offset)
 
     def release_watch(self, case_id):
         """The case closed: the next detection of its camera and kind reports anew."""

@@ -84,6 +84,4 @@ class GatePassRepository(Repository):
         for part, value in (("building", building), ("unit", unit), ("room", room)):
             if value:
                 query["address.%s" % part] = value
-        cursor = (self.db[PASSES].find(query).sort("held_at", pymongo.DESCENDING)
-                  .skip(offset).limit(limit))
-        return list(cursor), self.db[PASSES].count_documents(query)
+        return self.page(PASSES, query, "held_at", pymongo.DESCENDING, limit, offset)

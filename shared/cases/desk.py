@@ -227,9 +227,7 @@ class CaseDeskRepository(Repository):
         return self._page(REPORTS, query, "reported_at", limit, offset)
 
     def _page(self, collection, query, order, limit, offset):
-        cursor = (self.db[collection].find(query).sort(order, pymongo.DESCENDING)
-                  .skip(offset).limit(limit))
-        return list(cursor), self.db[collection].count_documents(query)
+        return self.page(collection, query, order, pymongo.DESCENDING, limit, offset)
 
 
 def replay_or_raise(existing, request_hash, key_header):
