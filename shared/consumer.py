@@ -163,7 +163,9 @@ class EventHandler(Consumer):
         """The broker would not take the retry or the dead letter (it is
         down): hand the message back after a pause, so it is not redelivered
         at once, again and again, through the delivery limit."""
-        pause = REQUEUE_PAUSE_SECONDS[min(attempt, len(REQUEUE_PAUSE_SECONDS)) - 1]
+        # A quorum queue counts the redeliveries: the pause grows with them.
+        redeliveries = int((message.headers or {}).get("x-delivery-count") or 0)
+        pause = REQUEUE_PAUSE_SECONDS[min(attempt + redeliveries, len(REQUEUE_PAUSE_SECONDS)) - 1]
         log.warning("%s; requeueing in %ss" % (why, pause), exc_info=True)
         eventlet.sleep(pause)
         self.queue_consumer.requeue_message(message)

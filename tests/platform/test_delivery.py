@@ -193,3 +193,25 @@ def test_an_undecodable_message_is_dead_lettered_and_never_logged(toy, caplog, r
     settings = Settings.from_config("taker", config)
     assert deadletters.replay(settings, ["taker"], "raw-1", catalogue=TOY_CATALOGUE) == 0
     assert len(dead_letters(config)) == 1
+
+
+def test_a_retry_the_broker_will_not_take_is_requeued_after_a_pause_not_in_a_hot_loop(toy):
+    """The handler fails and scheduling its retry fails too (the broker
+    refuses the publish): the message goes back to its queue after a pause
+    that grows, never at once through the delivery limit."""
+    from shared.broker import PublishFailed
+    from shared.platform import Platform
+    TAKER_BEHAVIOUR["script"][:] = ["fail"] * 3
+    services = toy("maker", "taker")
+    taker = services["taker"][0]
+    platform = next(ext for ext in taker.extensions if isinstance(ext, Platform))
+
+    def refuse(*args, **kwargs):
+        raise PublishFailed("the broker is not taking retries (simulated by the test)")
+    platform.broker.publish_delayed = refuse
+    thing_id = make_thing(services["maker"][1], "stool")
+    wait_for(lambda: len(TAKER_BEHAVIOUR["attempts"]) >= 3, "three deliveries", timeout=30)
+    times = [moment for _, moment in TAKER_BEHAVIOUR["attempts"][:3]]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    assert gaps[0] >= 0.9 and gaps[1] >= 1.9, gaps  # paused each time, and longer
+    wait_for(lambda: taken(taker, thing_id), "the thing taken once the handler recovers")
