@@ -46,9 +46,10 @@ done
 echo
 echo "All five services are healthy:"
 for service in "${services[@]}"; do
-  printf '  %-28s http://127.0.0.1:%s   (/health /alive /metrics /api/v1/...)\n' "$service" "${ports[$service]}"
+  printf '  %-28s http://127.0.0.1:%s   (/console/ /api/v1/... /openapi.json /health /metrics)\n' "$service" "${ports[$service]}"
 done
 echo "RabbitMQ management: http://127.0.0.1:15672 (guest/guest)"
+echo "A console user: .venv/bin/linkage users add neighborhood_committee <name> --role supervisor"
 echo "A token for an agency's API: .venv/bin/linkage token neighborhood_committee"
 echo "Logs: .stack/logs/<service>.log   Ctrl-C stops everything."
 wait -n "${pids[@]}" || true
