@@ -22,6 +22,7 @@ import eventlet
 from eventlet.event import Event
 from marshmallow import Schema, ValidationError, fields, validate
 from nameko.extensions import DependencyProvider
+from pymongo.errors import ConnectionFailure, PyMongoError
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug import exceptions as http_exceptions
@@ -30,13 +31,15 @@ from werkzeug.wrappers import Response
 from shared import idempotency, logs, roles
 from shared.auth import authenticate
 from shared.errors import (ApiError, BadRequest, Forbidden, MethodNotAllowed, NotFound,
-                           PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed)
+                           PayloadTooLarge, ServiceUnavailable, Unauthorized,
+                           UnsupportedMediaType, ValidationFailed)
 from shared.platform import Platform
 from shared.users import Accounts
 
 log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-Id"
+DATABASE_RETRY_AFTER_SECONDS = 5
 CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Correlation-Id"
 CORS_EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed, X-Correlation-Id"
 
@@ -241,6 +244,15 @@ class Api(HttpRequestHandler):
     def response_from_exception(self, exc):
         if isinstance(exc, ApiError):
             return problem_response(exc)
+        if isinstance(exc, PyMongoError) and (isinstance(exc, ConnectionFailure)
+                                              or getattr(exc, "timeout", False)):
+            # The database is down or unreachable: nothing was written (a
+            # request's write is one document); the client may try again.
+            log.warning("database unavailable in %s %s: %s", self.method, self.url,
+                        type(exc).__name__)
+            return problem_response(ServiceUnavailable(
+                "the database is unavailable; nothing was written, try again shortly",
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}))
         log.error("unhandled error in %s %s: %r", self.method, self.url, exc)
         return problem_response(ApiError("unexpected error; see the service log"))
 

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from tests.platform.test_delivery import make_thing, taken
 from tests.platform.toy import TOY_CATALOGUE, MakerService, TakerService
 from tests.proxy import CuttableProxy
-from tests.support import free_port, wait_for
+from tests.support import free_port, token_for, wait_for
 
 
 def metric(base_url, name):
@@ -55,3 +55,32 @@ def test_a_request_made_while_the_broker_is_unreachable_succeeds_and_its_event_f
              timeout=60)
     assert len(taken(taker, thing_id)) == 1
     assert requests.get(maker_url + "/health", timeout=30).status_code == 200
+
+
+def test_a_write_while_the_database_is_unreachable_is_a_503_with_retry_after(
+        container_factory, service_config):
+    """Not a 500: the client is told nothing was written and when to try again."""
+    from tests.conftest import MONGO_URI
+    mongo = urlparse(MONGO_URI)
+    link = CuttableProxy(mongo.hostname, mongo.port or 27017).start()
+    try:
+        port = free_port()
+        maker = container_factory(MakerService, service_config(
+            port, MONGO_URI="mongodb://127.0.0.1:%d/" % link.port, MONGO_TIMEOUT_MS=1000,
+            LINKAGE_CATALOGUE=TOY_CATALOGUE))
+        maker.start()
+        url = "http://127.0.0.1:%d" % port
+        make_thing(url, "before")
+        link.cut()
+        response = requests.post(url + "/api/v1/things", json={"label": "during", "size": 1},
+                                 headers={"Authorization": "Bearer " + token_for("maker")},
+                                 timeout=30)
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "5"
+        assert "nothing was written" in response.json()["detail"]
+        link.restore()
+        wait_for(lambda: requests.get(url + "/health", timeout=10).status_code == 200,
+                 "the database back")
+        make_thing(url, "after")
+    finally:
+        link.stop()
