@@ -280,6 +280,8 @@ def read_json(request, schema, errors=()):
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest("body is not valid JSON: %s" % exc)
+    if b"\\u" in raw:  # only an escape can spell a lone surrogate
+        _valid_unicode(data)
     if not isinstance(data, dict):
         raise ValidationFailed.from_messages({"_body": ["must be a JSON object"]}, errors)
     try:
@@ -291,16 +293,34 @@ def read_json(request, schema, errors=()):
     return loaded
 
 
+def _valid_unicode(data):
+    """JSON may spell a lone UTF-16 surrogate (`\\ud800`), which is no
+    character at all and cannot be stored: a 400, not a 500 from the
+    database driver."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("body is not valid Unicode: it holds a lone surrogate (\\ud800-\\udfff)")
+
+
+# What a text upload may be written in: UTF-8 (with or without the BOM a
+# spreadsheet writes) or GB 18030, which Chinese spreadsheets export.
+TEXT_CHARSETS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gb18030": "gb18030", "gbk": "gb18030"}
+
+
 def read_text(request, mimetype):
     """A text body of the given type (a CSV import): 415/413/400 otherwise."""
     if request.mimetype != mimetype:
         raise UnsupportedMediaType("send the body as %s" % mimetype)
+    charset = request.mimetype_params.get("charset", "utf-8").strip().lower()
+    if charset not in TEXT_CHARSETS:
+        raise UnsupportedMediaType("send %s as utf-8 or gb18030, not %s" % (mimetype, charset))
     raw = _read_body(request, request.max_body_bytes + 1)
     if len(raw) > request.max_body_bytes:
         raise PayloadTooLarge("body is over %d bytes" % request.max_body_bytes)
     try:
-        return raw.decode(request.mimetype_params.get("charset", "utf-8"))
-    except (UnicodeDecodeError, LookupError) as exc:
+        return raw.decode(TEXT_CHARSETS[charset])
+    except UnicodeDecodeError as exc:
         raise BadRequest("body is not text in its charset: %s" % exc)
 
 

@@ -28,18 +28,44 @@ def check_claim(allocation, name):
     return "matched" if name.strip() in household else "allocated_to_other"
 
 
+def _rows(reader, errors):
+    """(line in the file, row): the line where the row starts, as a clerk
+    sees it in an editor (blank lines and quoted line breaks counted). A
+    line the CSV reader cannot read is reported and the reading stops."""
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append({"field": "row %d" % (reader.line_num or start), "reason": "not CSV: %s" % exc})
+            return
+        # DictReader skips blank lines: the row starts after them.
+        yield reader.line_num - _line_breaks(row), row
+        start = reader.line_num + 1
+
+
+def _line_breaks(row):
+    return sum(str(value).count("\n") for value in row.values() if value is not None)
+
+
 def allocations_from_csv(text, schema):
     """(allocations, errors) from CSV text with a header row of CSV_COLUMNS
     (`household` names separated by `;`, `handed_over` true/false, default
     true). Every bad row is reported, field by field, as `row N.field` (N is
     the line in the file); the caller imports nothing if there is any."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [name for name in CSV_COLUMNS[:4] if name not in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        return [], [{"field": "header", "reason": "not CSV: %s" % exc}]
+    missing = [name for name in CSV_COLUMNS[:4] if name not in fieldnames]
     if missing:
         return [], [{"field": "header", "reason": "missing column(s) %s; expected %s"
                      % (", ".join(missing), ",".join(CSV_COLUMNS))}]
     allocations, errors, seen = [], [], {}
-    for line, row in enumerate(reader, start=2):
+    for line, row in _rows(reader, errors):
         if None in row:
             errors.append({"field": "row %d" % line, "reason": "more values than columns"})
             continue

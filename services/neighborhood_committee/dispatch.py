@@ -24,6 +24,7 @@ from shared.cases.schemas import CASE_STATUSES
 from shared.consumer import event_handler
 from shared.errors import Conflict, NotFound
 from shared.parties import ALL, COMMITTEE
+from shared.store import Store
 from shared.timer import every
 from shared.web import Page, api, page
 
@@ -34,7 +35,6 @@ from services.neighborhood_committee.case_schemas import (CaseDetailSchema, Case
                                                           CategoriesSchema, CommitteeCaseQuery,
                                                           DispatchSchema, FeedbackSchema, KpiQuery,
                                                           KpiSchema, VerifySchema)
-from shared.store import Store
 
 log = logging.getLogger(__name__)
 
