@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help venv stack stop status run test test-fast test-browser bench up down clean ops-tools
+.PHONY: help venv stack stop status run test test-fast test-browser bench faults up down clean ops-tools
 
 help:
 	@echo "make run        local stack + the five services (Ctrl-C stops them)"
@@ -15,6 +15,7 @@ help:
 	@echo "make test-browser  the consoles in a real Chromium (browser_tests/)"
 	@echo "make stack|stop|status   the local RabbitMQ and MongoDB-protocol database"
 	@echo "make bench      the throughput and latency benchmark (see BENCHMARKS.md)"
+	@echo "make faults     fault injection with a ledger, each scenario on a private stack (RELIABILITY.md)"
 	@echo "make up|down    the whole system under docker compose"
 
 venv: $(BIN)/.installed
@@ -58,6 +59,13 @@ test-fast: stack
 bench: stack
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bench $(BENCH_ARGS)
 
+# Each scenario starts its own stack on ports of its own (scripts/stack.sh with
+# another STACK_DIR), so this needs the venv, not the local stack; stack.sh
+# installs RabbitMQ and builds FerretDB if they are missing.
+# FAULTS_ARGS="--quick" for the short version, "--scenario 7 --outage 120" etc.
+faults: venv
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m faults $(FAULTS_ARGS)
+
 up:
 	@test -f .env || ops/init-env.sh
 	docker compose up --detach --build --wait
@@ -66,4 +74,4 @@ down:
 	docker compose down
 
 clean:
-	rm -rf $(VENV) .pytest_cache bench-results
+	rm -rf $(VENV) .pytest_cache bench-results faults-results

@@ -25,6 +25,7 @@ os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
 from faults import report  # noqa: E402
 from faults.run import Run, out_dir_for  # noqa: E402
 from faults.scenarios import SCENARIOS  # noqa: E402
+from shared.parties import COMMITTEE  # noqa: E402
 
 
 def parse_args(argv):
@@ -38,6 +39,8 @@ def parse_args(argv):
                         help="seconds scenario 7's party stays down (default 600, quick 15)")
     parser.add_argument("--rate", type=float, default=None, help="registrations per second")
     parser.add_argument("--duration", type=float, default=None, help="seconds of load")
+    parser.add_argument("--committee-replicas", type=int, default=None,
+                        help="committee replicas in scenario 6 (default 2)")
     parser.add_argument("--out", default="faults-results", help="directory for results and logs")
     return parser.parse_args(argv)
 
@@ -50,6 +53,8 @@ def main(argv=None):
     results = []
     for number in args.scenario or sorted(SCENARIOS):
         scenario = SCENARIOS[number]()
+        if args.committee_replicas and number == 6:
+            scenario.replicas = {COMMITTEE: args.committee_replicas}
         load = scenario.load(args.quick, args.outage)
         if args.rate:
             load.rate = args.rate

@@ -57,6 +57,7 @@ class Registration:
     decision: dict = None           # what the officer sends
     decided: int = 0                # the decision's definite answer (200, or 409: decided before)
     decision_attempts: int = 0
+    replayed: bool = False          # the 201 said Idempotent-Replayed: an earlier attempt wrote it
     answers: list = field(default_factory=list)
 
 
@@ -171,6 +172,7 @@ class Flow:
         registration.answers.append(answer.status)
         if answer.status == 201:
             registration.returnee_id = response.json()["id"]
+            registration.replayed = response.headers.get("Idempotent-Replayed") == "true"
             registration.accepted_at = answer.at
             self.scheduler.at(answer.at + self.think, self._decide, registration)
         elif not definite(answer.status):

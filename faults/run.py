@@ -11,6 +11,7 @@ from pathlib import Path
 import requests
 from pymongo import MongoClient
 
+from bench import probes
 from bench.identities import People
 from faults import tap
 from faults.fleet import Fleet
@@ -19,7 +20,8 @@ from faults.load import Flow, definite, token
 from faults.stack import PrivateStack
 from shared.parties import ALL, COMMITTEE, DEVELOPER, POLICE
 
-HEALTH_TIMEOUT = 3.0   # the readiness probe's timeoutSeconds (k8s/services/*.yaml)
+HEALTH_TIMEOUT = 3.0
+STALL_SECONDS = 60   # the readiness probe's timeoutSeconds (k8s/services/*.yaml)
 
 
 @dataclass
@@ -148,6 +150,27 @@ class Run:
         linkages = self.client[COMMITTEE].linkages.find({"status": "closed"}, {"_id": 1})
         return len(ids & {doc["_id"] for doc in linkages})
 
+    def _wait_closed(self, accepted):
+        """Until every accepted linkage is closed, the drain timeout passes,
+        or nothing moves: no linkage closed for STALL_SECONDS while no queue
+        (retry queues included) holds a message for anyone."""
+        deadline = time.time() + self.load.drain_timeout
+        closed, moved = self._closed(accepted), time.time()
+        while closed < len(accepted):
+            if time.time() > deadline:
+                return closed, " (gave up: drain timeout)"
+            time.sleep(2.0)
+            now = self._closed(accepted)
+            if now != closed:
+                closed, moved = now, time.time()
+            elif time.time() - moved > STALL_SECONDS and not self._queued():
+                return closed, " (gave up: nothing moved for %ds, every queue empty)" % STALL_SECONDS
+        return closed, ""
+
+    def _queued(self):
+        return sum(count for name, count in self.stack.queues().items()
+                   if name != tap.TAP and not name.endswith(".dead_letters"))
+
     def _account(self):
         load, flow = self.load, self.flow
         sends_end = flow.sends_done_at()
@@ -155,15 +178,10 @@ class Run:
         self.log("  load sent; waiting for every registration to be answered and decided")
         settled = flow.wait(timeout=load.drain_timeout)
         accepted = {r.returnee_id for r in flow.accepted()}
-        deadline = time.time() + load.drain_timeout
-        closed = self._closed(accepted)
-        while closed < len(accepted) and time.time() < deadline:
-            time.sleep(2.0)
-            closed = self._closed(accepted)
+        closed, why = self._wait_closed(accepted)
         drained_at = time.time()
         self.log("  %d of %d linkages closed %.0fs after the last send%s"
-                 % (closed, len(accepted), drained_at - sends_end,
-                    "" if closed == len(accepted) else " (gave up waiting)"))
+                 % (closed, len(accepted), drained_at - sends_end, why))
         time.sleep(load.settle)
         self.scenario.after(self)
         published = tap.Published(tap.drain(self.stack.amqp_uri))
@@ -179,6 +197,10 @@ class Run:
                          non_local=sum(1 for r in flow.accepted() if not r.body["local_hukou"]),
                          decided=sum(1 for r in flow.accepted() if r.decided),
                          registration_attempts=sum(r.attempts for r in flow.registrations),
+                         # Jepsen's "indeterminate": an error answer (or none), and yet the
+                         # write happened (the retry with the same key found it).
+                         written_despite_error_answer=sum(1 for r in flow.registrations
+                                                          if r.replayed),
                          without_definite_answer=[r.key for r in flow.registrations
                                                   if r.status != 201 and not definite(r.status)],
                          refused=answers_by_status(r for r in flow.registrations
@@ -197,6 +219,12 @@ class Run:
         path = self.out_dir / ("scenario-%d.json" % self.scenario.number)
         path.write_text(json.dumps(result, indent=2, default=str))
         return path
+
+
+def metric(fleet, name, total):
+    """The sum of a counter over a service's running instances."""
+    return sum(probes.metric_sum(probes.scrape(fleet.url(instance), patience=10), total)
+               for instance in fleet.replicas(name) if instance in fleet.processes)
 
 
 def answers_by_status(answers):

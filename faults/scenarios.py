@@ -3,8 +3,8 @@ injected mid-load and what the scenario checks besides the ledger."""
 import time
 
 from faults.load import Registration
-from faults.run import HEALTH_TIMEOUT, Load, answers_by_status
-from shared.parties import COMMITTEE, LINKED, POLICE, PROPERTY
+from faults.run import HEALTH_TIMEOUT, Load, answers_by_status, metric
+from shared.parties import ALL, COMMITTEE, LINKED, POLICE, PROPERTY
 
 
 class Scenario:
@@ -89,6 +89,16 @@ class DatabaseKilled(Scenario):
         self.window.notes["registration_answers"] = counts
         run.checks["no 500 while the database is down"] = counts.get("500", 0) == 0
         run.checks["every 503 has Retry-After"] = missing == 0
+        # A replayed 201 after nothing but 503s: one of those 503s, which say
+        # "nothing was written", had written the linkage.
+        lied = [r.key for r in run.flow.registrations
+                if r.replayed and r.answers[:-1] and set(r.answers[:-1]) == {503}]
+        self.window.notes["answered_503_but_written"] = len(lied)
+        run.checks["a 503 wrote nothing"] = not lied
+        if lied:
+            run.findings.append("%d registration(s) answered 503 (\"nothing was written\") but had "
+                                "been written: the retry with the same key was a replay (%s)"
+                                % (len(lied), ", ".join(lied[:5])))
         if counts.get("500"):
             run.findings.append(
                 "%d registration(s) answered 500 while the database was down (want 503 with "
@@ -113,6 +123,11 @@ class MemoryAlarm(Scenario):
         self.window = window
 
     def after(self, run):
+        self.window.notes["registration_answers"] = answers_by_status(
+            run.flow.answers_between(self.window.start, self.window.end, "register"))
+        self.window.notes["relay_publish_failures"] = {
+            service: metric(run.fleet, service, service + "_outbox_publish_failures_total")
+            for service in ALL}
         samples = run.health.between(self.window.start, self.window.end)
         late = [s for s in samples if not isinstance(s[2], int)]
         slowest = max((s[3] for s in samples), default=0.0)
@@ -173,15 +188,16 @@ class OverdueReplicas(Scenario):
         return load
 
     def inject(self, run):
-        first, second = run.fleet.replicas(COMMITTEE)
+        replicas = run.fleet.replicas(COMMITTEE)
+        first, second = replicas[0], replicas[-1]
         run.sleep_until(run.load.fault_at)
-        window = run.window("SIGKILL committee replica 1", pid=run.fleet.pid(first))
+        window = run.window("SIGKILL committee %s" % first, pid=run.fleet.pid(first))
         run.fleet.kill(first)
         time.sleep(run.load.fault_seconds)
         run.fleet.restart(first)
         run.close(window)
         run.sleep_until(run.load.fault_at * 2)
-        window = run.window("SIGTERM committee replica 2, restarted", pid=run.fleet.pid(second))
+        window = run.window("SIGTERM committee %s, restarted" % second, pid=run.fleet.pid(second))
         run.fleet.stop(second)
         time.sleep(run.load.fault_seconds)
         run.fleet.restart(second)

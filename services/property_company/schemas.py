@@ -1,6 +1,6 @@
 """What the property company's front end gets back: name, masked ID, flat
 and the state of the gate pass; never a full ID number or a phone."""
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
@@ -11,6 +11,7 @@ from shared.fields import QueryBoolean, StrictNumber, Text
 from shared.web import PageQuery
 
 CLOCK_SKEW = timedelta(minutes=5)  # a camera's clock may run a little ahead
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 PASS_STATES = ("held", "issued", "refused")
 
@@ -59,7 +60,7 @@ class DetectionInSchema(Schema):
     def _plausible(self, value, **kwargs):
         if value > clock.utcnow() + CLOCK_SKEW:
             raise ValidationError("must not be in the future")
-        if value.astimezone(timezone.utc).year < 2000:
+        if value < EARLIEST:  # compared, not converted: year 1 ahead of UTC has no UTC year
             raise ValidationError("must be after 2000-01-01")
 
 

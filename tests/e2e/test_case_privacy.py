@@ -509,9 +509,12 @@ def test_no_services_log_carries_a_reporter(world, service):
     for value in secrets_of(decoy):
         response = world.apis[service].get("/api/v1/cases/%s" % value)
         assert response.status_code == 404, response.text
-    log = wait_for(lambda: (lambda text: text if decoy["phone"] in text else None)(
+    log = wait_for(lambda: (lambda text: text if decoy["name"] in text else None)(
         world.system.log(service)), "the %s log to record the probe" % service)
-    assert sorted(found_in(log, [decoy])) == sorted(secrets_of(decoy))
+    # The name is found by the same search; a phone never reaches a log
+    # whole (shared/logs.py masks it), so the probe's is there masked.
+    assert found_in(log, [decoy]) == [decoy["name"]]
+    assert decoy["phone"][:3] + "****" + decoy["phone"][-4:] in log
     # The log is this system's and followed its cases.
     for key in cases_of(world, service) if service != COMMITTEE else world.cases:
         assert world.cases[key]["id"] in log, (service, key)
