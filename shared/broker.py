@@ -26,6 +26,13 @@ class PublishFailed(Exception):
     """The broker did not confirm the messages (unreachable, or it said no)."""
 
 
+class BrokerBusy(Exception):
+    """The publishing channel is held by a publish still waiting for its confirms."""
+
+
+PING_WAIT_SECONDS = 1.0
+
+
 class Unroutable(PublishFailed):
     """The broker is up but refused this message (no queue bound, or nacked):
     retrying at once will not help, other messages may still go."""
@@ -150,16 +157,24 @@ class Broker:
         """Into `queue` again after `delay_ms`, through that delay's retry queue."""
         self._publish_one(body, topology.retry_name(delay_ms), queue, headers)
 
-    def ping(self):
-        with self._lock:
-            try:
-                self._ensure_channel()
-                self._connection.drain_events(timeout=0)
-            except TimeoutError:
-                pass  # nothing to read: the connection is alive
-            except Exception:
-                self._drop()
-                raise
+    def ping(self, wait=PING_WAIT_SECONDS):
+        """True when the broker takes our messages. A publish that holds the
+        channel longer than `wait` (its confirms held back, as under a
+        memory or disk alarm) makes this raise BrokerBusy at once, so a
+        health check answers in time instead of queueing behind it."""
+        if not self._lock.acquire(timeout=wait):
+            raise BrokerBusy("a publish has waited over %ss for the broker's confirms "
+                             "(a resource alarm?)" % wait)
+        try:
+            self._ensure_channel()
+            self._connection.drain_events(timeout=0)
+        except TimeoutError:
+            pass  # nothing to read: the connection is alive
+        except Exception:
+            self._drop()
+            raise
+        finally:
+            self._lock.release()
         return True
 
     def close(self):

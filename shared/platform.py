@@ -11,7 +11,7 @@ from nameko.extensions import SharedExtension
 from pymongo import MongoClient
 
 from shared import metrics
-from shared.broker import Broker
+from shared.broker import Broker, BrokerBusy
 from shared.catalogue import CATALOGUE
 from shared.settings import Settings
 from shared.writes import Writes
@@ -77,9 +77,15 @@ class Platform(SharedExtension):
             log.warning("database ping failed", exc_info=True)
             return False
 
-    def broker_reachable(self):
+    def broker_state(self):
+        """`up`, `blocked` (it holds our publishes back: a resource alarm)
+        or `down`."""
         try:
-            return self.broker.ping()
+            self.broker.ping()
+            return "up"
+        except BrokerBusy as exc:
+            log.warning("broker blocked: %s", exc)
+            return "blocked"
         except Exception:
             log.warning("broker ping failed", exc_info=True)
-            return False
+            return "down"

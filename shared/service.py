@@ -56,7 +56,7 @@ class PlatformService(Console, Sessions):
          summary="The broker and the database are reachable")
     def health(self, request):
         checks = {
-            "broker": "up" if self.infra.broker_reachable() else "down",
+            "broker": self.infra.broker_state(),
             "database": "up" if self.infra.database_reachable() else "down",
         }
         healthy = all(state == "up" for state in checks.values())
