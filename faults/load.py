@@ -122,6 +122,17 @@ class Flow:
             self.scheduler.at(self.started + registration.index / self.rate, self._register,
                               registration)
 
+    def burst(self, people, count, tag="burst"):
+        """`count` more registrations, all sent at once; the list of them."""
+        burst = [Registration(len(self.registrations) + i, "%s-%03d" % (tag, i),
+                              people.registration(), 0) for i in range(count)]
+        for registration in burst:
+            registration.decision = people.decision()
+        self.registrations.extend(burst)
+        for registration in burst:
+            self.scheduler.pool.submit(self._register, registration)
+        return burst
+
     def sends_done_at(self):
         return self.started + self.duration
 

@@ -4,6 +4,7 @@ wait until every accepted registration has closed (or the drain timeout),
 and the ledger."""
 import json
 import threading
+from collections import Counter
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -70,6 +71,19 @@ class HealthProbe:
         self.running = False
         self.thread.join(timeout=10)
 
+    def summary(self, since):
+        """Per instance: probes sent, and when (seconds after `since`) one was
+        not answered within the timeout (an instance the scenario had stopped
+        refuses at once: not counted)."""
+        result = {}
+        for at, name, status, _ in self.samples:
+            row = result.setdefault(name, {"probes": 0, "timed_out": 0, "timed_out_at": []})
+            row["probes"] += 1
+            if status in ("ReadTimeout", "ConnectTimeout"):
+                row["timed_out"] += 1
+                row["timed_out_at"].append(round(at - since, 1))
+        return result
+
     def between(self, start, end, names=None):
         return [s for s in self.samples if start <= s[0] <= end and (names is None or s[1] in names)]
 
@@ -114,6 +128,7 @@ class Run:
             self.fleet = Fleet(self.stack, self.out_dir / "logs", self.scenario.settings,
                                self.scenario.replicas)
             self.fleet.start()
+            self.fleet.supervise()
             self.client = MongoClient(self.stack.mongo_uri, tz_aware=True,
                                       serverSelectionTimeoutMS=5000)
             self.people = people = People(seed=self.scenario.number)
@@ -134,6 +149,7 @@ class Run:
             if self.health is not None:
                 self.health.stop()
             if self.fleet is not None:
+                self.fleet.stop_supervising()
                 self.fleet.stop()
             if self.client is not None:
                 self.client.close()
@@ -151,21 +167,24 @@ class Run:
         return len(ids & {doc["_id"] for doc in linkages})
 
     def _wait_closed(self, accepted):
-        """Until every accepted linkage is closed, the drain timeout passes,
-        or nothing moves: no linkage closed for STALL_SECONDS while no queue
-        (retry queues included) holds a message for anyone."""
+        """Until every accepted linkage is closed and no queue holds a message
+        for anyone (a notice waiting in a retry queue is still on its way);
+        or the drain timeout passes; or nothing moves: no linkage closed for
+        STALL_SECONDS while every queue is empty."""
         deadline = time.time() + self.load.drain_timeout
         closed, moved = self._closed(accepted), time.time()
-        while closed < len(accepted):
+        while True:
+            queued = self._queued()
+            if closed == len(accepted) and not queued:
+                return closed, ""
             if time.time() > deadline:
-                return closed, " (gave up: drain timeout)"
+                return closed, " (gave up: drain timeout; %d message(s) still queued)" % queued
+            if not queued and time.time() - moved > STALL_SECONDS:
+                return closed, " (gave up: nothing moved for %ds, every queue empty)" % STALL_SECONDS
             time.sleep(2.0)
             now = self._closed(accepted)
             if now != closed:
                 closed, moved = now, time.time()
-            elif time.time() - moved > STALL_SECONDS and not self._queued():
-                return closed, " (gave up: nothing moved for %ds, every queue empty)" % STALL_SECONDS
-        return closed, ""
 
     def _queued(self):
         return sum(count for name, count in self.stack.queues().items()
@@ -188,8 +207,16 @@ class Run:
         ledger = Ledger(self.client, flow.registrations, published)
         rows, overdue = ledger.rows(), ledger.overdue()
         self.scenario.judge(self, rows, overdue)
+        self.findings += ledger_findings(rows, overdue)
         queues = self.stack.queues()
-        ok = verdict(rows, overdue) and settled and all(self.checks.values())
+        self.checks["every registration answered and decided"] = settled
+        self.checks["no service process died by itself"] = not self.fleet.crashes
+        for crash in self.fleet.crashes:
+            self.findings.append("%s exited by itself (code %s) %.0fs into the load; the "
+                                 "supervisor started it again. Its log: %s" % (
+                                     crash["instance"], crash["exit_code"],
+                                     crash["at"] - flow.started, crash["why"]))
+        ok = verdict(rows, overdue) and all(self.checks.values())
         return {
             "scenario": self.scenario.number, "title": self.scenario.title, "ok": ok,
             "load": dict(asdict(load), offered=len(flow.registrations),
@@ -203,8 +230,9 @@ class Run:
                                                           if r.replayed),
                          without_definite_answer=[r.key for r in flow.registrations
                                                   if r.status != 201 and not definite(r.status)],
-                         refused=answers_by_status(r for r in flow.registrations
-                                                   if definite(r.status) and r.status != 201)),
+                         refused=dict(Counter(str(r.status) for r in flow.registrations
+                                              if definite(r.status) and r.status != 201))),
+            "load_started_at": flow.started,
             "faults": [asdict(w) for w in self.windows],
             "seconds_to_drain_after_last_send": round(drained_at - sends_end, 1),
             "all_closed": closed == len(accepted),
@@ -212,6 +240,8 @@ class Run:
             "events": {"published_distinct": len(published.publications),
                        "published_more_than_once": published.republished()},
             "dead_letters": {s: queues.get("%s.dead_letters" % s, 0) for s in ALL},
+            "health_probes": self.health.summary(since=flow.started),
+            "crashes": self.fleet.crashes,
             "checks": self.checks, "findings": self.findings,
         }
 
@@ -219,6 +249,24 @@ class Run:
         path = self.out_dir / ("scenario-%d.json" % self.scenario.number)
         path.write_text(json.dumps(result, indent=2, default=str))
         return path
+
+
+def ledger_findings(rows, overdue):
+    """The ledger's failures in words, each with an example."""
+    findings = []
+    for party, row in rows.items():
+        for kind in ("lost", "duplicated", "unexpected"):
+            if row[kind]:
+                example = row["examples"][0] if row["examples"] else None
+                findings.append("%s: %d of %d registrations %s; e.g. %s" % (
+                    party, row[kind], row["expected"], kind, example))
+    for kind, what in (("notices_lost", "published but never applied at the party, or never "
+                        "published"), ("notices_duplicated", "sent or applied twice"),
+                       ("notices_unmarked", "sent for a deadline the committee did not mark")):
+        if overdue.get(kind):
+            findings.append("%d overdue notice(s) %s (of %d deadlines passed); e.g. %s" % (
+                overdue[kind], what, overdue.get("deadlines_passed", 0), overdue["examples"][:2]))
+    return findings
 
 
 def metric(fleet, name, total):

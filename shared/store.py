@@ -70,11 +70,15 @@ class Repository:
         applied = self.apply_once(collection, {"_id": event.payload["returnee_id"]}, event.event_id,
                                   {"$set": {"overdue": True, "overdue_notified_at": clock.utcnow(),
                                             "due_at": event.payload["due_at"]}})
-        if not applied and self.db[collection].find_one({"_id": event.payload["returnee_id"]},
-                                                        {"_id": 1}) is None:
-            # The task itself is still on its way (another queue): try later.
+        if applied:
+            return True
+        task = self.db[collection].find_one({"_id": event.payload["returnee_id"]},
+                                            {"applied_events": 1})
+        if task is None or event.event_id not in task.get("applied_events", ()):
+            # The task is still on its way (another queue), or it arrived
+            # between the write above and this read: not applied, so try later.
             raise LookupError("no task %s yet" % event.payload["returnee_id"])
-        return applied
+        return False
 
     def modify(self, collection, document_id, decide, event_id=None, attempts=10):
         """Read-decide-write on one document, for domain code that works on
