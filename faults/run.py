@@ -284,6 +284,10 @@ def answers_by_status(answers):
 
 
 def out_dir_for(base, number):
-    path = Path(base) / ("scenario-%d" % number)
-    path.mkdir(parents=True, exist_ok=True)
+    """scenario-N, or scenario-N-2, -3 ... when a run repeats a scenario."""
+    path, repeat = Path(base) / ("scenario-%d" % number), 1
+    while path.exists():
+        repeat += 1
+        path = Path(base) / ("scenario-%d-%d" % (number, repeat))
+    path.mkdir(parents=True)
     return path
