@@ -333,6 +333,7 @@ def read_optional_json(request, schema):
 
 
 def read_json_data(data, schema):
+    """`data` loaded through `schema`; 422 naming every bad field."""
     try:
         return schema.load(data)
     except ValidationError as exc:
@@ -365,10 +366,7 @@ def page(items, total, query):
 
 def query_args(request, schema):
     """Query-string arguments loaded through `schema` (422 on bad values)."""
-    try:
-        return schema.load(request.args.to_dict())
-    except ValidationError as exc:
-        raise ValidationFailed.from_messages(exc.messages)
+    return read_json_data(request.args.to_dict(), schema)
 
 
 class CorrelationContext(DependencyProvider):
