@@ -1,6 +1,6 @@
 """The developer's CSV import through its console: a file with bad rows is
 refused whole, each bad row named; a good file is imported, and its
-25 flats are listed 20 a page."""
+25 flats are listed 20 a page, forward and back."""
 from playwright.sync_api import expect
 
 BAD = ("building,unit,room,household,handed_over\n"
@@ -48,3 +48,7 @@ def test_a_csv_import_is_all_rows_or_none(consoles):
     expect(page.locator(".pager-info")).to_have_text("第 21–25 条，共 25 条")
     expect(page.locator("[data-action=next-page]")).to_be_disabled()
     developer.shot("second-page")
+    page.locator("[data-action=previous-page]").click()
+    expect(rows).to_have_count(20)
+    expect(page.locator(".pager-info")).to_have_text("第 1–20 条，共 25 条")
+    expect(page.locator("[data-action=previous-page]")).to_be_disabled()

@@ -78,7 +78,8 @@ def test_nothing_outside_the_static_folder_is_served(system, path):
     if status == 308:  # werkzeug merges doubled slashes: a redirect within /console/
         assert urlsplit(headers["Location"]).path.startswith("/console/")
         status, headers, body = raw_get(system.url("property_company"), urlsplit(headers["Location"]).path)
-    assert status == 404, (path, status, body[:200])
+    # A NUL in the path is refused before any route is looked at.
+    assert status == (400 if "%00" in path else 404), (path, status, body[:200])
     assert b"import " not in body and b"LINKAGE" not in body
 
 

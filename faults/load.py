@@ -96,9 +96,9 @@ class Scheduler:
 
 
 class Flow:
-    def __init__(self, committee_urls, police_url, people, rate, duration, think=2.0, tag="f"):
+    def __init__(self, committee_urls, police_urls, people, rate, duration, think=2.0, tag="f"):
         self.committee_urls = list(committee_urls)
-        self.police_url = police_url
+        self.police_urls = list(police_urls)
         self.rate, self.duration, self.think = rate, duration, think
         count = int(round(rate * duration))
         self.registrations = [
@@ -192,8 +192,11 @@ class Flow:
 
     def _decide(self, registration):
         registration.decision_attempts += 1
+        # As registrations: a retry goes to the next police replica.
+        url = self.police_urls[(registration.index + registration.decision_attempts - 1)
+                               % len(self.police_urls)]
         answer, _ = self._post("decide", "%s/api/v1/checks/%s/decision" % (
-            self.police_url, registration.returnee_id), registration.decision, self.police_auth)
+            url, registration.returnee_id), registration.decision, self.police_auth)
         if answer.status in (200, 409):
             registration.decided = answer.status
         else:  # 404: the check is not at the police yet; or no definite answer

@@ -134,7 +134,8 @@ class Run:
             self.people = people = People(seed=self.scenario.number)
             self._seed_allocations(people)
             tap.install(self.stack.amqp_uri)
-            self.flow = Flow(self.committee_urls(), self.fleet.url(POLICE), people, load.rate,
+            self.flow = Flow(self.committee_urls(), [self.fleet.url(name) for name in
+                                                     self.fleet.replicas(POLICE)], people, load.rate,
                              load.duration, load.think, tag="s%d" % self.scenario.number)
             self.health = HealthProbe(self.fleet)
             self.health.start()

@@ -174,9 +174,9 @@ class OverdueReplicas(Scenario):
         count = self.replicas.get(COMMITTEE, 1)
         return "committee as %s, restarted while parties are overdue" % (
             "two replicas" if count == 2 else "%d replica(s)" % count)
-    # Several replicas: the write guards checked by the database (README, WRITE_GUARDS).
+    # Several replicas: document locks every replica shares (README, DOCUMENT_LOCKS).
     settings = dict({"LIMIT_%s_SECONDS" % party.upper(): LIMIT for party in LINKED},
-                    OVERDUE_SCAN_SECONDS=0.5, WRITE_GUARDS="database")
+                    OVERDUE_SCAN_SECONDS=0.5, DOCUMENT_LOCKS="database")
     replicas = {COMMITTEE: 2}
 
     def load(self, quick, outage=None):
@@ -230,8 +230,42 @@ class PartyAway(Scenario):
         run.close(window, queued_for_it_on_return=backlog)
 
 
+class EveryServiceReplicated(Scenario):
+    number = 8
+    title = "every service as two replicas sharing document locks, one replica of each SIGKILLed"
+    # The replica setting on FerretDB: each write's guard checked under a
+    # document lock that every replica shares (README, DOCUMENT_LOCKS).
+    # The dead replicas' unpublished events wait for a survivor's outbox scan,
+    # and notices that beat their task to a party wait for a retry: both short
+    # here, so the run drains in seconds rather than minutes.
+    settings = dict({"LIMIT_%s_SECONDS" % party.upper(): LIMIT for party in LINKED},
+                    OVERDUE_SCAN_SECONDS=0.5, DOCUMENT_LOCKS="database", OUTBOX_SCAN_SECONDS=3,
+                    RETRY_DELAYS_MS="1000,2000,5000,10000,30000")
+    replicas = {service: 2 for service in ALL}
+
+    def load(self, quick, outage=None):
+        # 200 returnees; the police decide after their limit, so notices go out.
+        load = Load(rate=5, duration=40, fault_at=15, fault_seconds=0) if quick else \
+            Load(rate=5, duration=120, fault_at=40, fault_seconds=0)
+        load.think = 3 * LIMIT
+        return load
+
+    def inject(self, run):
+        run.sleep_until(run.load.fault_at)
+        for service in ALL:
+            victim = run.fleet.replicas(service)[-1]
+            window = run.window("SIGKILL %s" % victim, pid=run.fleet.pid(victim))
+            run.fleet.kill(victim)
+            run.close(window)
+
+    def judge(self, run, rows, overdue):
+        run.checks["deadlines were passed and marked"] = \
+            overdue.get("deadlines_passed", 0) >= rows[COMMITTEE]["expected"] // 2
+
+
 SCENARIOS = {cls.number: cls for cls in (ConsumerKilled, BrokerRestarted, DatabaseKilled,
-                                         MemoryAlarm, ProducerKilled, OverdueReplicas, PartyAway)}
+                                         MemoryAlarm, ProducerKilled, OverdueReplicas, PartyAway,
+                                         EveryServiceReplicated)}
 
 
 def _wait(condition, timeout, interval=0.5):

@@ -34,25 +34,27 @@ def port_free(port):
 
 
 def pick_ports(tries=200):
-    """AMQP, management, database ports, with every port stack.sh derives
-    from them free too: Erlang distribution (AMQP + 20000), the CLI's
-    distribution range (that + 10000 .. + 10010) and Prometheus (management + 20)."""
+    """AMQP, management, database and PostgreSQL ports, with every port
+    stack.sh derives from them free too: Erlang distribution (AMQP + 20000),
+    the CLI's distribution range (that + 10000 .. + 10010) and Prometheus
+    (management + 20)."""
     for _ in range(tries):
-        base = random.randrange(26100, 33000, 3)
-        amqp, mgmt, mongo = base, base + 1, base + 2
-        needed = [amqp, mgmt, mongo, mgmt + 20, amqp + 20000] + \
+        base = random.randrange(26100, 33000, 4)
+        amqp, mgmt, mongo, postgres = base, base + 1, base + 2, base + 3
+        needed = [amqp, mgmt, mongo, postgres, mgmt + 20, amqp + 20000] + \
             list(range(amqp + 30000, amqp + 30011))
         if all(port_free(port) for port in needed):
-            return amqp, mgmt, mongo
+            return amqp, mgmt, mongo, postgres
     raise RuntimeError("no free ports for a private stack")
 
 
 class PrivateStack:
-    def __init__(self, directory=None, log=print):
+    def __init__(self, directory=None, log=print, backend=None):
         self.id = uuid.uuid4().hex[:8]
+        self.backend = backend  # FerretDB's: None for stack.sh's default
         # Short: PostgreSQL's socket path and Erlang like short paths.
         self.dir = Path(directory or "/tmp/linkage-faults-%s" % self.id)
-        self.amqp_port, self.mgmt_port, self.mongo_port = pick_ports()
+        self.amqp_port, self.mgmt_port, self.mongo_port, self.postgres_port = pick_ports()
         self.node = "faults-%s@localhost" % self.id
         self.amqp_uri = "pyamqp://guest:guest@127.0.0.1:%d/" % self.amqp_port
         self.mongo_uri = "mongodb://127.0.0.1:%d/" % self.mongo_port
@@ -63,9 +65,11 @@ class PrivateStack:
     def env(self):
         env = dict(os.environ)
         env.update(STACK_DIR=str(self.dir), AMQP_URI=self.amqp_uri, MONGO_URI=self.mongo_uri,
-                   RABBIT_API_URI=self.api, RABBIT_NODE=self.node,
+                   RABBIT_API_URI=self.api, RABBIT_NODE=self.node, PG_PORT=str(self.postgres_port),
                    VENV_PYTHON=str(REPO / ".venv" / "bin" / "python"))
         env.pop("FERRETDB_HANDLER", None)
+        if self.backend:
+            env["FERRETDB_HANDLER"] = self.backend
         return env
 
     def _stack(self, *args, timeout=300):

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Local development stack for the five-party linkage platform:
 #   - RabbitMQ (AMQP broker + management API + Prometheus metrics)
-#   - a MongoDB wire-protocol database (mongod if installed, else FerretDB on SQLite)
+#   - a MongoDB wire-protocol database: mongod if installed, else FerretDB on a private
+#     PostgreSQL cluster in $STACK_DIR/postgres, 127.0.0.1:$PG_PORT (default 55432),
+#     installing Debian's postgresql if needed
 #
 # Usage: scripts/stack.sh up | down [--purge] | status | env
 #
-# FERRETDB_HANDLER=postgresql scripts/stack.sh up: FerretDB (even if mongod is installed) on a
-# private PostgreSQL cluster in $STACK_DIR/postgres, 127.0.0.1:$PG_PORT (default 55432),
-# installing Debian's postgresql if needed. FerretDB then evaluates filters in PostgreSQL
-# rather than in Go (for benchmarks). The default, sqlite, is the setup described above.
+# FERRETDB_HANDLER=postgresql (the default) or sqlite: FerretDB's backend. Setting it
+# explicitly chooses FerretDB even if mongod is installed. PostgreSQL is the default because
+# FerretDB hands equality filters to it, where the SQLite backend decodes whole collections
+# in Go: ~50x faster at 30k documents (BENCHMARKS.md, "Data growth").
 #
 # Anything already listening on the configured ports is reused and never touched.
 # Servers started here run as plain background processes (no systemd); their
@@ -28,7 +30,8 @@ FERRETDB_BIN=$CACHE/ferretdb-$FERRETDB_VERSION
 RABBIT_BIN=/usr/lib/rabbitmq/bin   # not /usr/sbin: those wrappers su to the rabbitmq user
 RABBIT_NODE=${RABBIT_NODE:-linkage@localhost}
 RS=$STACK_DIR/rabbitmq
-FERRETDB_HANDLER=${FERRETDB_HANDLER:-sqlite}   # (FerretDB reads the same variable; our flag wins)
+FERRETDB_CHOSEN=${FERRETDB_HANDLER:+yes}
+FERRETDB_HANDLER=${FERRETDB_HANDLER:-postgresql}   # (FerretDB reads the same variable; our flag wins)
 PS=$STACK_DIR/postgres
 PG_PORT=${PG_PORT:-55432}   # not 5432: a system PostgreSQL may be there
 PG_USER=postgres            # the cluster's superuser (initdb -U), whoever owns its files
@@ -277,7 +280,7 @@ build_ferretdb() {
 
 start_database() {
   local kind dir backend what
-  if [[ $FERRETDB_HANDLER != postgresql ]] && command -v mongod >/dev/null; then
+  if [[ -z $FERRETDB_CHOSEN ]] && command -v mongod >/dev/null; then
     kind=mongod; dir=$STACK_DIR/mongod; mkdir -p "$dir/data"
     log "starting mongod on $MONGO_HOST:$MONGO_PORT (log: $dir/out.log)"
     nohup mongod --dbpath "$dir/data" --bind_ip "$(listen_ip "$MONGO_HOST")" --port "$MONGO_PORT" >"$dir/out.log" 2>&1 </dev/null 9>&- &
@@ -350,7 +353,7 @@ lock() {
 
 cmd_up() {
   [[ $FERRETDB_HANDLER == sqlite || $FERRETDB_HANDLER == postgresql ]] ||
-    die "FERRETDB_HANDLER must be sqlite (the default) or postgresql, not '$FERRETDB_HANDLER'"
+    die "FERRETDB_HANDLER must be postgresql (the default) or sqlite, not '$FERRETDB_HANDLER'"
   lock
   if tcp_open "$AMQP_HOST" "$AMQP_PORT"; then
     log "RabbitMQ already listening on $AMQP_HOST:$AMQP_PORT, using it"
@@ -366,9 +369,10 @@ cmd_up() {
   if mongo_ping; then
     log "MongoDB-compatible server already answering on $MONGO_HOST:$MONGO_PORT, using it"
     # Reusing a server means not choosing its backend: say so rather than benchmark the wrong one.
-    if [[ $FERRETDB_HANDLER == postgresql && $(ferretdb_backend) != postgresql* ]]; then
-      log "WARNING: FERRETDB_HANDLER=postgresql has no effect on that server; for FerretDB on PostgreSQL," \
-          "stop it ('down', if ours) or use a private stack (other STACK_DIR, MONGO_URI)"
+    local backend
+    if backend=$(ferretdb_backend) && [[ $backend != "$FERRETDB_HANDLER "* ]]; then
+      log "WARNING: our FerretDB runs on $backend, not on $FERRETDB_HANDLER; to change it," \
+          "'down' and 'up' again (a backend keeps its own data), or use a private stack (other STACK_DIR, MONGO_URI)"
     fi
   elif tcp_open "$MONGO_HOST" "$MONGO_PORT"; then
     die "something listens on $MONGO_HOST:$MONGO_PORT but does not answer a MongoDB ping"

@@ -6,17 +6,58 @@ audit record: who (user and agency), whose identity (the linkage id and the
 masked ID), when, and through what (the route). If the record cannot be
 written, the identity is not handed out.
 """
+import logging
 import uuid
+from datetime import datetime, timedelta, timezone
 
+import eventlet.event
+import pymongo
 from nameko.extensions import DependencyProvider
 from marshmallow import Schema, fields, validate
 
-from shared import clock
+from shared import clock, paging
 from shared.errors import ServiceUnavailable
 from shared.identity import mask_id
 from shared.platform import Platform
+from shared.web import PageQuery
 
-COLLECTION = "audit"
+log = logging.getLogger(__name__)
+
+# One collection per calendar month (UTC) of records: a page of the newest
+# reads the months it needs, not every record ever kept, and retention drops
+# a whole month at once. `audit` was the single collection before.
+PREFIX = "audit_"
+LEGACY = "audit"
+RETENTION_CHECK_SECONDS = 3600
+
+
+def month_name(at):
+    return "%s%04d_%02d" % (PREFIX, at.year, at.month)
+
+
+def month_start(name):
+    year, month = name[len(PREFIX):].split("_")
+    return datetime(int(year), int(month), 1, tzinfo=timezone.utc)
+
+
+def months(db):
+    """The month collections, newest first."""
+    names = [name for name in db.list_collection_names()
+             if name.startswith(PREFIX) and _is_month(name)]
+    return sorted(names, reverse=True)
+
+
+def _is_month(name):
+    try:
+        month_start(name)
+        return True
+    except ValueError:
+        return False
+
+
+def count_records(db, query=None):
+    """Every audit record a database holds (for tests and operators)."""
+    return sum(db[name].count_documents(query or {}) for name in months(db))
 
 
 ACTIONS = ("full_identity_read", "sign_in", "sign_in_failed", "locked", "sign_out")
@@ -36,19 +77,21 @@ class AuditRecordSchema(Schema):
 
 class AuditPageSchema(Schema):
     items = fields.List(fields.Nested(AuditRecordSchema))
+    next = fields.String(allow_none=True)
 
 
-class AuditQuery(Schema):
+class AuditQuery(PageQuery):
     returnee_id = fields.String()
     action = fields.String(validate=validate.OneOf(ACTIONS))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class AuditLog:
-    def __init__(self, collection, metrics, agency):
-        self.collection = collection
+    def __init__(self, db, metrics, agency, known_months):
+        self.db = db
         self.metrics = metrics
         self.agency = agency
+        self._known = known_months  # month collections whose index exists (the provider's)
 
     def full_identity_read(self, principal, people, via, purpose):
         """Record that `principal` received the full identities of `people`
@@ -67,22 +110,33 @@ class AuditLog:
         if not records:
             return
         try:
-            self.collection.insert_many(records)
+            self._month(now).insert_many(records)
         except Exception as exc:
             raise ServiceUnavailable("audit trail unavailable; identities withheld") from exc
         self.metrics.audit_records.labels(via).inc(len(records))
 
     def account_event(self, username, action, via, purpose):
         """A sign-in, a failed one, a lockout or a sign-out."""
-        record = {"_id": str(uuid.uuid4()), "at": clock.utcnow(), "action": action,
+        now = clock.utcnow()
+        record = {"_id": str(uuid.uuid4()), "at": now, "action": action,
                   "user": username, "agency": self.agency, "via": via, "purpose": purpose}
         try:
-            self.collection.insert_one(record)
+            self._month(now).insert_one(record)
         except Exception as exc:
             raise ServiceUnavailable("audit trail unavailable; try again") from exc
         self.metrics.audit_records.labels(via).inc()
 
-    def records(self, returnee_id=None, action=None, limit=100):
+    def _month(self, at):
+        name = month_name(at)
+        if name not in self._known:
+            self.db[name].create_index([("agency", 1), ("at", -1), ("_id", -1)])
+            self._known.add(name)
+        return self.db[name]
+
+    def records(self, returnee_id=None, action=None, limit=100, cursor=None):
+        """This agency's records, newest first, from `cursor` on: the body
+        of a page ({items, next}). Months are read newest first until the
+        page is full."""
         query = {"agency": self.agency}
         if returnee_id:
             query["returnee_id"] = returnee_id
@@ -90,16 +144,102 @@ class AuditLog:
             query["action"] = {"$exists": False}
         elif action:
             query["action"] = action
-        cursor = self.collection.find(query).sort("at", -1).limit(limit)
-        return AuditRecordSchema(many=True).dump(list(cursor))
+        below = paging.decode(cursor)[0] if cursor else None
+        items, more = [], False
+        for name in months(self.db):
+            if below is not None and month_start(name) > _aware(below):
+                continue  # a month after the cursor: all of it was on earlier pages
+            wanted = limit - len(items) + 1
+            found = list(self.db[name].find(paging.after(query, "at", pymongo.DESCENDING, cursor))
+                         .sort([("at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
+                         .limit(wanted))
+            items += found
+            if len(items) > limit:
+                more = True
+                break
+        page = items[:limit]
+        return {"items": AuditRecordSchema(many=True).dump(page),
+                "next": paging.encode(page[-1], "at") if more else None}
+
+    def drop_expired(self, retention_days, now=None):
+        """Drop the months that ended more than `retention_days` ago; the
+        number of records dropped."""
+        cutoff = (now or clock.utcnow()) - timedelta(days=retention_days)
+        dropped = 0
+        for name in months(self.db):
+            if _next_month(month_start(name)) <= cutoff:
+                dropped += self.db[name].estimated_document_count()
+                self.db.drop_collection(name)
+                self._known.discard(name)
+                log.info("audit month %s dropped: past the %d days kept", name, retention_days)
+        return dropped
+
+    def move_legacy(self, batch=1000):
+        """Move records from the single collection of earlier versions into
+        their months; how many moved."""
+        legacy, moved = self.db[LEGACY], 0
+        while True:
+            records = list(legacy.find().limit(batch))
+            if not records:
+                return moved
+            for record in records:
+                self._month(_aware(record["at"])).replace_one({"_id": record["_id"]}, record,
+                                                              upsert=True)
+            legacy.delete_many({"_id": {"$in": [record["_id"] for record in records]}})
+            moved += len(records)
+
+
+def _aware(at):
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _next_month(start):
+    return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
 
 
 class Audit(DependencyProvider):
+    """The audit log of a service's entrypoints, and the hourly pass that
+    drops months older than AUDIT_RETENTION_DAYS."""
     platform = Platform()
 
+    def setup(self):
+        self._known = set()
+        self._thread = None
+
     def start(self):
-        self.platform.db[COLLECTION].create_index([("agency", 1), ("at", -1)])
+        log_ = self._log()
+        moved = log_.move_legacy()
+        if moved:
+            log.info("moved %d audit records into monthly collections", moved)
+        self._stopped = eventlet.event.Event()
+        self._thread = self.container.spawn_managed_thread(self._retain, identifier="audit_retention")
+
+    def stop(self):
+        if self._thread is not None:
+            self._stopped.send(True)
+            self._thread.wait()
+            self._thread = None
+
+    def kill(self):
+        if self._thread is not None:
+            self._thread.kill()
+            self._thread = None
+
+    def _log(self):
+        return AuditLog(self.platform.db, self.platform.metrics, self.container.service_name,
+                        self._known)
+
+    def _retain(self):
+        days = self.platform.settings.audit_retention_days
+        while True:
+            try:
+                dropped = self._log().drop_expired(days)
+                if dropped:
+                    self.platform.metrics.audit_records_dropped.inc(dropped)
+            except Exception:
+                log.warning("audit retention pass failed; trying again in an hour", exc_info=True)
+            if self._stopped.wait(timeout=RETENTION_CHECK_SECONDS):
+                return
 
     def get_dependency(self, worker_ctx):
-        return AuditLog(self.platform.db[COLLECTION], self.platform.metrics,
-                        self.container.service_name)
+        return self._log()

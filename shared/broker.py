@@ -6,8 +6,9 @@ the broker per batch, not one per message. A message the broker returns
 (no queue bound) or nacks is reported as refused; anything else that stops
 the whole batch being confirmed (connection lost, timeout) raises
 PublishFailed and drops the connection, so a late ack or return can never
-be taken for another message's. The topology is declared on every new
-connection, before the first publish on it.
+be taken for another message's. The topology (all of it, or what `owner`
+owns: shared/topology.py) is declared on every new connection, before the
+first publish on it.
 """
 import json
 import logging
@@ -42,10 +43,11 @@ class Broker:
     """One confirmed publishing channel, safe to share between green threads."""
 
     def __init__(self, amqp_uri, catalogue, retry_delays_ms, connect_timeout=5.0,
-                 confirm_timeout=10.0):
+                 confirm_timeout=10.0, owner=None):
         self.amqp_uri = amqp_uri
         self.catalogue = catalogue
         self.retry_delays_ms = tuple(retry_delays_ms)
+        self.owner = owner
         self.connect_timeout = connect_timeout
         self.confirm_timeout = confirm_timeout
         self._lock = threading.Lock()
@@ -62,7 +64,7 @@ class Broker:
         try:
             connection.connect()
             channel = connection.channel()
-            topology.declare(channel, self.catalogue, self.retry_delays_ms)
+            topology.declare(channel, self.catalogue, self.retry_delays_ms, owner=self.owner)
             channel.confirm_select()
         except Exception:
             self._release(connection)  # a half-set-up connection is not kept, nor leaked

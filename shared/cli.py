@@ -2,7 +2,9 @@
 
     linkage run <service>                 start one service (nameko's runner, shared/runner.py)
     linkage token <agency> [--user NAME]  print a bearer token (local use)
-    linkage topology [--definitions]      declare every exchange and queue, or print them
+    linkage topology [--definitions|--kubernetes]
+                                          declare every exchange and queue, or print them
+                                          (with each service user's permissions)
     linkage dead-letters list|show|replay inspect and replay dead letters
     linkage users add|list|disable|reset-password <agency> [<username>] [--role R] [--password-file F]
                                           an agency's staff accounts (the password from a
@@ -28,7 +30,8 @@ SERVICE_CLASSES = {
 
 def env_settings(service=parties.COMMITTEE):
     config = {key: os.environ.get(key) for key in (
-        "AMQP_URI", "MONGO_URI", "DB_PREFIX", "LINKAGE_SECRET", "LINKAGE_ENV", "RETRY_DELAYS_MS")}
+        "AMQP_URI", "MONGO_URI", "DB_PREFIX", "LINKAGE_SECRET", "LINKAGE_ENV", "RETRY_DELAYS_MS",
+        "DECLARE_TOPOLOGY")}
     return Settings.from_config(service, config)
 
 
@@ -72,12 +75,28 @@ def without_password(uri):
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+KUBERNETES_HEADER = """\
+# The broker topology and each service's user, as custom resources of RabbitMQ's
+# messaging topology operator. Generated from the event catalogue: do not edit,
+# regenerate with
+#   linkage topology --kubernetes > k8s/rabbitmq/topology.yaml
+# (see shared/kubernetes.py and k8s/README.md).
+"""
+
+
 def cmd_topology(args):
     from shared import topology
     from shared.catalogue import CATALOGUE
     settings = env_settings()
     if args.definitions:
         print(json.dumps(topology.definitions(CATALOGUE, settings.retry_delays_ms), indent=2))
+        return
+    if args.kubernetes:
+        import yaml
+        from shared import kubernetes
+        print(KUBERNETES_HEADER, end="")
+        print(yaml.safe_dump_all(kubernetes.resources(CATALOGUE, settings.retry_delays_ms),
+                                 sort_keys=False, explicit_start=True), end="")
         return
     from kombu import Connection
     with Connection(settings.amqp_uri, connect_timeout=5) as connection:
@@ -89,6 +108,12 @@ def cmd_topology(args):
 def cmd_dead_letters(args):
     from shared import deadletters
     settings = env_settings()
+    owner = None
+    if settings.declare_topology == "own":
+        if not args.service:
+            sys.exit("linkage: with DECLARE_TOPOLOGY=own the broker user reaches its own "
+                     "service's dead letters only; name it with --service")
+        owner = args.service
     services = [args.service] if args.service else list(parties.ALL)
     if args.action == "list":
         count = 0
@@ -106,7 +131,8 @@ def cmd_dead_letters(args):
     elif args.action == "replay":
         if not args.message_id and not args.all:
             sys.exit("linkage: name a message id, or --all")
-        count = deadletters.replay(settings, services, None if args.all else args.message_id)
+        count = deadletters.replay(settings, services, None if args.all else args.message_id,
+                                   owner=owner)
         print("replayed %d dead letter(s)" % count)
 
 
@@ -165,7 +191,10 @@ def parser():
                        help="a role the token carries (repeatable; default: every role of the agency)")
     token.set_defaults(func=cmd_token)
     topo = sub.add_parser("topology", help="declare or print the broker topology")
-    topo.add_argument("--definitions", action="store_true", help="print RabbitMQ definitions JSON")
+    printed = topo.add_mutually_exclusive_group()
+    printed.add_argument("--definitions", action="store_true", help="print RabbitMQ definitions JSON")
+    printed.add_argument("--kubernetes", action="store_true",
+                         help="print the messaging topology operator's custom resources (YAML)")
     topo.set_defaults(func=cmd_topology)
     dead = sub.add_parser("dead-letters", help="list, show or replay dead letters")
     dead.add_argument("action", choices=["list", "show", "replay"])

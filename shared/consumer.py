@@ -95,7 +95,8 @@ class EventHandler(Consumer):
         if service not in self.spec.consumers:
             raise ConfigurationError("%s is not a consumer of %s in the catalogue"
                                      % (service, self.event_type))
-        self.queue = topology.consumer_queue(service, self.spec)
+        self.queue = topology.consumer_queue(service, self.spec,
+                                             bound=self.platform.settings.topology_owner is None)
         for reason in DEAD_LETTER_REASONS:  # series exist from the start, so increase() sees the first
             self.platform.metrics.events_dead_lettered.labels(self.event_type, reason)
         super().setup()

@@ -54,9 +54,10 @@ def browse(settings, services):
                 channel.close()  # returns the unacknowledged messages to the queue
 
 
-def replay(settings, services, message_id=None, catalogue=CATALOGUE):
-    """Replay one dead letter (by message id) or all; the number replayed."""
-    broker = Broker(settings.amqp_uri, catalogue, settings.retry_delays_ms)
+def replay(settings, services, message_id=None, catalogue=CATALOGUE, owner=None):
+    """Replay one dead letter (by message id) or all; the number replayed.
+    `owner`: the one service whose broker user this is (DECLARE_TOPOLOGY=own)."""
+    broker = Broker(settings.amqp_uri, catalogue, settings.retry_delays_ms, owner=owner)
     replayed = 0
     try:
         with Connection(settings.amqp_uri, connect_timeout=5) as connection:

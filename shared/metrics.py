@@ -36,6 +36,10 @@ class Metrics:
                                        "Age of the oldest unpublished event", registry=r)
         self.outbox_publish_failures = Counter(p + "outbox_publish_failures", "Relay publish attempts that failed",
                                                registry=r)
+        self.archived = Counter(p + "archived_documents", "Finished documents moved out of the working set",
+                                ["collection"], registry=r)
+        self.audit_records_dropped = Counter(p + "audit_records_dropped",
+                                             "Audit records dropped past AUDIT_RETENTION_DAYS", registry=r)
         self.audit_records = Counter(p + "audit_records", "Audit records written for full-identity reads",
                                      ["via"], registry=r)
         self.overdue_notices = Counter(p + "overdue_notices", "Linkages on which this party was reported late",

@@ -110,12 +110,12 @@ class Document:
         if not entrypoint.public:
             statuses |= {401, 403}
         if entrypoint.query is not None:
-            statuses.add(422)
+            statuses |= {400, 422}  # 400: a NUL character, which nothing here stores
         if entrypoint.body is not None:
             statuses |= {400, 413, 415, 422} if entrypoint.body.media_type == "application/json" \
                 else {400, 413, 415, 422}
         if "<" in entrypoint.url:
-            statuses.add(404)
+            statuses |= {400, 404}
         if entrypoint.idempotent:
             statuses.add(409)
         return sorted(statuses)
@@ -138,10 +138,11 @@ class Document:
 
     def schema_of(self, content):
         if isinstance(content, Page):
-            return {"type": "object", "required": ["items", "total", "limit", "offset"],
+            return {"type": "object", "required": ["items", "total", "total_capped", "limit", "next"],
                     "properties": {"items": {"type": "array", "items": self.schema_of(content.schema)},
-                                   "total": {"type": "integer"}, "limit": {"type": "integer"},
-                                   "offset": {"type": "integer"}}}
+                                   "total": {"type": "integer"}, "total_capped": {"type": "boolean"},
+                                   "limit": {"type": "integer"},
+                                   "next": {"type": ["string", "null"]}}}
         if isinstance(content, tuple):
             return {"anyOf": [self.schema_of(item) for item in content]}
         return self._ref(content)

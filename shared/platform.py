@@ -14,6 +14,7 @@ from shared import metrics
 from shared.broker import Broker, BrokerBusy
 from shared.catalogue import CATALOGUE
 from shared.settings import Settings
+from shared.locks import make_locks
 from shared.writes import Writes
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,11 @@ class Platform(SharedExtension):
             appname=service,
         )
         self.db = self.client[self.settings.db_name]
-        self.writes = Writes(self.db, mode=self.settings.write_guards)  # holds the document locks
-        self.broker = Broker(self.settings.amqp_uri, self.catalogue, self.settings.retry_delays_ms)
+        # Holds the document locks: this process's, or every replica's (DOCUMENT_LOCKS).
+        self.writes = Writes(self.db, locks=make_locks(self.settings.document_locks, self.db),
+                             mode=self.settings.write_guards)
+        self.broker = Broker(self.settings.amqp_uri, self.catalogue, self.settings.retry_delays_ms,
+                             owner=self.settings.topology_owner)
 
     def stop(self):
         self.broker.close()

@@ -80,4 +80,4 @@ class PlatformService(Console, Sessions):
     @api("GET", "/api/v1/audit", permission="audit:read", query=AuditQuery(),
          responses={200: AUDIT_PAGE}, summary="This agency's audit records, newest first")
     def audit_records(self, request):
-        return {"items": self.audit.records(**request.query)}
+        return self.audit.records(**request.query)

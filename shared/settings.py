@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from shared.auth import development_key
 from shared.parties import LINKED
+from shared.locks import MODES as DOCUMENT_LOCK_MODES
 from shared.writes import MODES as WRITE_GUARD_MODES
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
@@ -42,6 +43,23 @@ def _write_guards(value):
     return value
 
 
+TOPOLOGY_SCOPES = ("all", "own")
+
+
+def _declare_topology(value):
+    value = "all" if _blank(value) else str(value).strip().lower()
+    if value not in TOPOLOGY_SCOPES:
+        raise ValueError("DECLARE_TOPOLOGY must be one of %s, not %r" % (", ".join(TOPOLOGY_SCOPES), value))
+    return value
+
+
+def _document_locks(value):
+    value = "process" if _blank(value) else str(value).strip().lower()
+    if value not in DOCUMENT_LOCK_MODES:
+        raise ValueError("DOCUMENT_LOCKS must be one of %s, not %r" % (", ".join(DOCUMENT_LOCK_MODES), value))
+    return value
+
+
 def _fraction(config, name, default):
     value = config.get(name)
     value = default if _blank(value) else float(value)
@@ -69,12 +87,23 @@ class Settings:
     overdue_scan_seconds: float
     time_limits: dict
     write_guards: str = "auto"
+    declare_topology: str = "all"
     detection_threshold: float = 0.6
     session_ttl_seconds: float = 8 * 3600
     lockout_attempts: int = 5
     lockout_window_seconds: float = 15 * 60
     lockout_seconds: float = 15 * 60
     cors_origins: tuple = ()
+    document_locks: str = "process"
+    archive_after_seconds: float = 7 * 24 * 3600
+    archive_scan_seconds: float = 300.0
+    audit_retention_days: float = 3 * 365
+
+    @property
+    def topology_owner(self):
+        """The service whose topology alone this one declares, or None for
+        all of it (shared/topology.py `declare`)."""
+        return self.service if self.declare_topology == "own" else None
 
     @property
     def max_attempts(self):
@@ -110,11 +139,16 @@ class Settings:
             overdue_scan_seconds=float(config.get("OVERDUE_SCAN_SECONDS") or 15),
             time_limits=limits,
             write_guards=_write_guards(config.get("WRITE_GUARDS")),
+            declare_topology=_declare_topology(config.get("DECLARE_TOPOLOGY")),
             detection_threshold=_fraction(config, "DETECTION_CONFIDENCE_THRESHOLD", 0.6),
             session_ttl_seconds=float(config.get("SESSION_TTL_SECONDS") or 8 * 3600),
             lockout_attempts=int(config.get("LOCKOUT_ATTEMPTS") or 5),
             lockout_window_seconds=float(config.get("LOCKOUT_WINDOW_SECONDS") or 15 * 60),
             lockout_seconds=float(config.get("LOCKOUT_SECONDS") or 15 * 60),
+            document_locks=_document_locks(config.get("DOCUMENT_LOCKS")),
+            archive_after_seconds=float(config.get("ARCHIVE_AFTER_SECONDS") or 7 * 24 * 3600),
+            archive_scan_seconds=float(config.get("ARCHIVE_SCAN_SECONDS") or 300),
+            audit_retention_days=float(config.get("AUDIT_RETENTION_DAYS") or 3 * 365),
             cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
                                .split(",") if origin.strip()),
         )

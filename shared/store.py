@@ -1,18 +1,53 @@
 """The Mongo dependency: one client per container (the Platform's), a
 repository with domain methods per worker, indexes created at start."""
 import copy
+import logging
+from dataclasses import dataclass
+from datetime import timedelta, timezone
 
+import eventlet.event
 from nameko.extensions import DependencyProvider
 
-from shared import clock
+from shared import clock, paging
 from shared.outbox import insert_with_events, update_with_events
 from shared.platform import Platform
 from shared.writes import Writes
 
 
+log = logging.getLogger(__name__)
+
 # Fields the platform keeps on a document, which `modify` never diffs.
 BOOKKEEPING = frozenset({"_id", "outbox", "outbox_due", "outbox_rev", "version",
                          "applied_events", "updated_at"})
+
+
+ARCHIVE_BATCH = 200
+
+
+def archive_name(collection):
+    return "%s_archive" % collection
+
+
+@dataclass(frozen=True)
+class Finished:
+    """When a document of a collection is finished, and so may leave the
+    working set for the collection's archive: its `status` is none of `open`
+    (every document is finished when `open` is empty) and its `since` field
+    is older than the service's ARCHIVE_AFTER_SECONDS."""
+    since: str
+    open: tuple = ()
+    status: str = "status"
+
+    def query(self, before):
+        query = {self.since: {"$lte": before}, "outbox_due": None}
+        if self.open:
+            query[self.status] = {"$nin": list(self.open)}
+        return query
+
+    def only_open(self, query):
+        """Whether `query` can match unfinished documents only."""
+        wanted = query.get(self.status)
+        return bool(self.open) and isinstance(wanted, str) and wanted in self.open
 
 
 class WriteConflict(Exception):
@@ -25,6 +60,12 @@ class Repository:
 
     # Collections whose documents carry an outbox; the relay scans these.
     OUTBOX_COLLECTIONS = ()
+    # Collections whose finished documents move to `<name>_archive` (Finished),
+    # so what the hot paths read and scan is the work still in hand plus the
+    # last ARCHIVE_AFTER_SECONDS, not everything ever stored. Reads by `_id`
+    # (find) and lists that may match finished documents (page) look in both.
+    ARCHIVED = {}
+    archive_after_seconds = 7 * 24 * 3600
 
     def __init__(self, db, catalogue, service, on_events_written=lambda *written: None,
                  writes=None):
@@ -72,8 +113,9 @@ class Repository:
                                             "due_at": event.payload["due_at"]}})
         if applied:
             return True
-        task = self.db[collection].find_one({"_id": event.payload["returnee_id"]},
-                                            {"applied_events": 1})
+        task = self.find(collection, event.payload["returnee_id"])
+        if task is not None and task.get("archived_at"):
+            return False  # finished long ago: nothing left to be late on
         if task is None or event.event_id not in task.get("applied_events", ()):
             # The task is still on its way (another queue), or it arrived
             # between the write above and this read: not applied, so try later.
@@ -110,11 +152,56 @@ class Repository:
                     return changed
         raise WriteConflict("%s %s kept changing" % (collection, document_id))
 
-    def page(self, collection, query, order, direction, limit, offset):
-        """One page of a list endpoint, and how many documents match in all."""
-        cursor = (self.db[collection].find(query).sort(order, direction)
-                  .skip(offset).limit(limit))
-        return list(cursor), self.db[collection].count_documents(query)
+    def page(self, collection, query, order, direction, limit, cursor=None):
+        """One page of a list endpoint (shared/paging.py): the documents
+        after `cursor` in (`order`, `_id`) order, the cursor after them, and
+        how many match in all, counted no further than paging.TOTAL_LIMIT.
+        The archive is read too unless `query` asks for unfinished work only."""
+        found = paging.find_page(self.db[collection], query, order, direction, limit, cursor)
+        finished = self.ARCHIVED.get(collection)
+        if finished is None or finished.only_open(query):
+            return found
+        archived = paging.find_page(self.db[archive_name(collection)], query, order, direction,
+                                    limit, cursor)
+        return paging.merge(found, archived, order, direction, limit)
+
+    def find(self, collection, document_id):
+        """A document by `_id` from the working set, else from the archive
+        (marked by its `archived_at`)."""
+        document = self.db[collection].find_one({"_id": document_id})
+        if document is None and collection in self.ARCHIVED:
+            document = self.db[archive_name(collection)].find_one({"_id": document_id})
+        return document
+
+    def may_be_archived(self, since):
+        """Whether a document made at `since` (say, by an event replayed from
+        a dead-letter queue days later) could have been archived already."""
+        return since is None or clock.utcnow() - since > timedelta(seconds=self.archive_after_seconds)
+
+    def archive_finished(self, now=None, batch=ARCHIVE_BATCH):
+        """Move up to `batch` finished documents per archived collection to
+        its archive; {collection: moved}. A document is copied first and
+        deleted from the working set only if it is still the version copied,
+        so a crash between the two leaves it in both (a find prefers the
+        working copy, and the next pass finishes the move)."""
+        before = (now or clock.utcnow()) - timedelta(seconds=self.archive_after_seconds)
+        moved = {}
+        for name, finished in self.ARCHIVED.items():
+            moved[name] = 0
+            for candidate in self.db[name].find(finished.query(before), {"_id": 1}).limit(batch):
+                with self.locked(name, candidate["_id"]):
+                    document = self.db[name].find_one({"_id": candidate["_id"]})
+                    if document is None or not _finished(document, finished, before):
+                        continue
+                    self.db[archive_name(name)].replace_one(
+                        {"_id": document["_id"]}, dict(document, archived_at=clock.utcnow()),
+                        upsert=True)
+                    if self.db[name].delete_one({"_id": document["_id"],
+                                                 "version": document.get("version")}).deleted_count:
+                        moved[name] += 1
+                    else:  # written to meanwhile: the working copy stays the only one
+                        self.db[archive_name(name)].delete_one({"_id": document["_id"]})
+        return moved
 
     def update(self, collection, query, update, events=(), current=None):
         """Update one document (with a guard in `query`); True if it matched."""
@@ -131,6 +218,15 @@ class Repository:
         return written
 
 
+def _finished(document, finished, before):
+    since = document.get(finished.since)
+    if since is None or document.get("outbox_due") is not None:
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    return since <= before and (not finished.open or document.get(finished.status) not in finished.open)
+
+
 def _diff(before, after):
     """The update that turns `before` into `after`, field by top-level field."""
     sets = {key: value for key, value in after.items()
@@ -145,25 +241,67 @@ def _diff(before, after):
 
 
 class Store(DependencyProvider):
+    """The repository of a service's entrypoints, and the pass that moves its
+    finished documents to the archive (Repository.ARCHIVED) every
+    ARCHIVE_SCAN_SECONDS."""
     platform = Platform()
 
     def __init__(self, repository_cls):
         self.repository_cls = repository_cls
         self.relay_wakeup = lambda *written: None  # the relay's: (collection, _id) written
+        self._archiving = None
 
     def start(self):
         self.repository_cls.create_indexes(self.platform.db)
+        if self.repository_cls.ARCHIVED:
+            self._stopped = eventlet.event.Event()
+            self._archiving = self.container.spawn_managed_thread(self._archive,
+                                                                  identifier="archive")
+
+    def stop(self):
+        if self._archiving is not None:
+            self._stopped.send(True)
+            self._archiving.wait()
+            self._archiving = None
+
+    def kill(self):
+        if self._archiving is not None:
+            self._archiving.kill()
+            self._archiving = None
+
+    def repository(self):
+        repository = self.repository_cls(self.platform.db, self.platform.catalogue,
+                                          self.container.service_name, self.relay_wakeup,
+                                          self.platform.writes)
+        repository.archive_after_seconds = self.platform.settings.archive_after_seconds
+        return repository
 
     def get_dependency(self, worker_ctx):
-        return self.repository_cls(self.platform.db, self.platform.catalogue,
-                                   self.container.service_name, self.relay_wakeup,
-                                   self.platform.writes)
+        return self.repository()
+
+    def _archive(self):
+        every = self.platform.settings.archive_scan_seconds
+        while not self._stopped.wait(timeout=every):
+            try:
+                while True:
+                    moved = self.repository().archive_finished()
+                    for name, count in moved.items():
+                        self.platform.metrics.archived.labels(name).inc(count)
+                    if max(moved.values(), default=0) < ARCHIVE_BATCH or self._stopped.ready():
+                        break
+            except Exception:
+                log.warning("archiving failed; trying again in %ss", every, exc_info=True)
 
 
-def insert_once(repository, collection, document, events=()):
+def insert_once(repository, collection, document, events=(), made_at=None):
     """Insert a document whose `_id` is derived from the event that causes it;
-    a redelivered event hits the unique `_id` and changes nothing."""
+    a redelivered event hits the unique `_id` and changes nothing. `made_at`:
+    when that event happened; an event old enough for the document to be
+    archived already (a dead letter replayed) is looked for there first."""
     from pymongo.errors import DuplicateKeyError
+    if (collection in repository.ARCHIVED and repository.may_be_archived(made_at)
+            and repository.db[archive_name(collection)].find_one({"_id": document["_id"]}, {"_id": 1})):
+        return False
     try:
         repository.insert(collection, document, events)
         return True

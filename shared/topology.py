@@ -1,9 +1,13 @@
-"""Names and declarations of every exchange and queue, derived from the catalogue.
+"""Names and declarations of every exchange and queue, derived from the catalogue,
+and what each service's broker user may do with them.
 
-Everything is declared up front (by every service at start, by the relay
-before its first publish, and by RabbitMQ's definitions file in compose), so
-an event for a service that is not running yet waits in its queue instead of
-being confirmed and dropped.
+Everything is declared up front, so an event for a service that is not
+running yet waits in its queue instead of being confirmed and dropped: on the
+local stack by every service at start and by the relay before its first
+publish (DECLARE_TOPOLOGY=all, as guest); in compose and Kubernetes by the
+broker's definitions (`definitions`, `kubernetes`), where each service has a
+user of its own (`permissions`) and declares only what it owns
+(DECLARE_TOPOLOGY=own).
 
 - each producer has a durable topic exchange `<producer>.events`; the routing
   key is the event type, or `<event_type>.<consumer>` for an event addressed
@@ -18,6 +22,8 @@ being confirmed and dropped.
   back (dead-lettered at least once), through the default exchange, to the
   queue named by their routing key.
 """
+import re
+
 from kombu import Exchange, Queue, binding
 
 # Redeliveries the broker allows before it dead-letters a message itself:
@@ -43,6 +49,9 @@ def retry_name(delay_ms):
     return "linkage.retry.%dms.quorum" % delay_ms
 
 
+RETRY_NAMES = r"linkage\.retry\.[0-9]+ms\.quorum"
+
+
 def _consumer_queue_arguments(consumer):
     return {
         "x-queue-type": "quorum",
@@ -56,7 +65,12 @@ def event_exchange(producer):
     return Exchange(event_exchange_name(producer), type="topic", durable=True)
 
 
-def consumer_queue(consumer, spec):
+def consumer_queue(consumer, spec, bound=True):
+    """`bound=False`: the queue alone, for a consumer whose broker user may
+    not read the producers' exchanges (the definitions bind it)."""
+    if not bound:
+        return Queue(consumer_queue_name(consumer, spec.event_type), durable=True,
+                     queue_arguments=_consumer_queue_arguments(consumer))
     routing_key = spec.routing_key(consumer=consumer)
     if len(spec.producers) == 1:
         return Queue(consumer_queue_name(consumer, spec.event_type),
@@ -117,16 +131,51 @@ def producers(catalogue):
     return sorted({producer for spec in catalogue for producer in spec.producers})
 
 
-def declare(channel, catalogue, retry_delays_ms):
-    """Declare every exchange, queue and binding; idempotent."""
+def owned_queues(catalogue, service):
+    """The service's own queues, unbound: its consumer queues and its dead letters."""
+    queues = [consumer_queue(service, spec, bound=False) for spec in catalogue
+              if service in spec.consumers]
+    return queues + [dead_letter_queue(service)]
+
+
+def declare(channel, catalogue, retry_delays_ms, owner=None):
+    """Declare every exchange, queue and binding; idempotent. With `owner`,
+    only what that service's user may configure (`permissions`): its own
+    exchange and queues. The rest (their bindings, the retry exchanges and
+    queues, the other parties' queues) must exist already: the definitions
+    make it."""
+    if owner is not None:
+        if owner in producers(catalogue):
+            event_exchange(owner)(channel).declare()
+        for queue in owned_queues(catalogue, owner):
+            queue(channel).declare()
+        return
     for producer in producers(catalogue):
         event_exchange(producer)(channel).declare()
     for queue in all_queues(catalogue, retry_delays_ms):
         queue(channel).declare()
 
 
+def permissions(service):
+    """RabbitMQ's configure, write and read patterns of `service`'s user.
+
+    It configures and reads its own exchange and queues, and writes to its
+    own exchange (its events), to the retry exchanges (its retries) and to
+    the default exchange (`amq.default`: its dead letters, and declaring a
+    queue whose dead letters go there). Reading no other exchange, it cannot
+    bind a queue of its own to another party's events; reading no other
+    queue, it cannot consume another party's, nor a retry queue where
+    another party's events wait."""
+    own = "^%s" % re.escape(service + ".")
+    return {"configure": own,
+            "write": "^(%s|%s|amq\\.default)$" % (re.escape(event_exchange_name(service)), RETRY_NAMES),
+            "read": own}
+
+
 def definitions(catalogue, retry_delays_ms, vhost="/"):
-    """The same topology as a RabbitMQ definitions document (for compose)."""
+    """The same topology as a RabbitMQ definitions document (for compose),
+    with each service user's permissions (the users themselves, with their
+    passwords, are added where the broker starts)."""
     exchanges = [
         {"name": event_exchange_name(producer), "vhost": vhost, "type": "topic",
          "durable": True, "auto_delete": False, "internal": False, "arguments": {}}
@@ -144,4 +193,6 @@ def definitions(catalogue, retry_delays_ms, vhost="/"):
             bindings.append({"source": exchange, "vhost": vhost,
                              "destination": queue.name, "destination_type": "queue",
                              "routing_key": routing_key, "arguments": {}})
-    return {"exchanges": exchanges, "queues": queues, "bindings": bindings}
+    granted = [dict({"user": service, "vhost": vhost}, **permissions(service))
+               for service in catalogue.services()]
+    return {"exchanges": exchanges, "queues": queues, "bindings": bindings, "permissions": granted}

@@ -13,6 +13,7 @@ and raise ApiError subclasses for errors.
 import errno
 import json
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from nameko.web.server import WebServer, WsgiApp
 from werkzeug import exceptions as http_exceptions
 from werkzeug.wrappers import Response
 
-from shared import idempotency, logs, roles
+from shared import idempotency, logs, paging, roles
 from shared.auth import authenticate
 from shared.errors import (ApiError, BadRequest, Forbidden, MethodNotAllowed, NotFound,
                            PayloadTooLarge, ServiceUnavailable, Unauthorized,
@@ -203,6 +204,8 @@ class Api(HttpRequestHandler):
         if request.content_length is not None and request.content_length > settings.max_body_bytes:
             raise PayloadTooLarge("body is %d bytes; the limit is %d"
                                   % (request.content_length, settings.max_body_bytes))
+        if _holds_nul(request.path) or _holds_nul(list(request.args.items(multi=True))):
+            raise BadRequest("the path or query holds a NUL character (%00), which nothing here stores")
         request.principal = None
         if not self.public:
             request.principal = self.authorise(request)
@@ -280,7 +283,7 @@ def read_json(request, schema, errors=()):
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest("body is not valid JSON: %s" % exc)
-    if b"\\u" in raw:  # only an escape can spell a lone surrogate
+    if b"\\u" in raw:  # only an escape can spell a lone surrogate or a NUL
         _valid_unicode(data)
     if not isinstance(data, dict):
         raise ValidationFailed.from_messages({"_body": ["must be a JSON object"]}, errors)
@@ -301,6 +304,21 @@ def _valid_unicode(data):
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise BadRequest("body is not valid Unicode: it holds a lone surrogate (\\ud800-\\udfff)")
+    if _holds_nul(data):
+        raise BadRequest("body holds a NUL character (\\u0000), which no field here accepts "
+                         "and the database cannot store")
+
+
+def _holds_nul(value):
+    """Whether a string anywhere in `value` (keys included) holds U+0000,
+    which PostgreSQL, under FerretDB, cannot store in a document."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 # What a text upload may be written in: UTF-8 (with or without the BOM a
@@ -319,9 +337,12 @@ def read_text(request, mimetype):
     if len(raw) > request.max_body_bytes:
         raise PayloadTooLarge("body is over %d bytes" % request.max_body_bytes)
     try:
-        return raw.decode(TEXT_CHARSETS[charset])
+        text = raw.decode(TEXT_CHARSETS[charset])
     except UnicodeDecodeError as exc:
         raise BadRequest("body is not text in its charset: %s" % exc)
+    if _holds_nul(text):
+        raise BadRequest("body holds a NUL character, which no field here accepts")
+    return text
 
 
 def read_optional_json(request, schema):
@@ -350,18 +371,32 @@ def _read_body(request, size):
     return request.stream.read(size)
 
 
-MAX_OFFSET = 1_000_000  # past it, a page is found by its filters, not by skipping
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,512}$"
+
+
+def _valid_cursor(cursor):
+    try:
+        if not re.match(CURSOR_PATTERN, cursor):
+            raise paging.BadCursor(cursor)
+        paging.decode(cursor)
+    except paging.BadCursor:
+        raise ValidationError("not a cursor this list handed out (the `next` of its page before)")
 
 
 class PageQuery(Schema):
-    """`limit` and `offset` of every list endpoint; subclasses add filters."""
+    """`limit` and `cursor` (the `next` of the page before) of every list
+    endpoint; subclasses add filters."""
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
+    # (the pattern in metadata is for /openapi.json; _valid_cursor checks it)
+    cursor = fields.String(load_default=None, validate=_valid_cursor,
+                           metadata={"pattern": CURSOR_PATTERN})
 
 
-def page(items, total, query):
-    """The body of every list endpoint."""
-    return {"items": items, "total": total, "limit": query["limit"], "offset": query["offset"]}
+def page(items, found, query):
+    """The body of every list endpoint: `found` is the repository's
+    paging.Page, `items` its items as the endpoint shows them."""
+    return {"items": items, "total": found.total, "total_capped": found.total_capped,
+            "limit": query["limit"], "next": found.next}
 
 
 def query_args(request, schema):

@@ -2,13 +2,14 @@
 import pymongo
 
 from shared import clock
-from shared.store import Repository, insert_once
+from shared.store import Finished, Repository, insert_once
 
 CHECKS = "checks"
 
 
 class CheckRepository(Repository):
     OUTBOX_COLLECTIONS = (CHECKS,)
+    ARCHIVED = {CHECKS: Finished(since="decided_at", open=("pending",))}
 
     @classmethod
     def create_indexes(cls, db):
@@ -40,10 +41,10 @@ class CheckRepository(Repository):
         }
         opened = self.event("identity_check_opened",
                             {"returnee_id": check["_id"], "opened_at": now}, check["_id"])
-        return insert_once(self, CHECKS, check, [opened])
+        return insert_once(self, CHECKS, check, [opened], made_at=event.occurred_at)
 
     def get(self, check_id):
-        return self.db[CHECKS].find_one({"_id": check_id})
+        return self.find(CHECKS, check_id)
 
     def decide(self, check, outcome, note, officer):
         """Record the decision on `check` (read under its lock) if it is still
@@ -58,7 +59,7 @@ class CheckRepository(Repository):
             return dict(check, **decision)
         return None
 
-    def search(self, status=None, overdue=None, returnee_id=None, limit=50, offset=0):
+    def search(self, status=None, overdue=None, returnee_id=None, limit=50, cursor=None):
         query = {}
         if status:
             query["status"] = status
@@ -66,4 +67,4 @@ class CheckRepository(Repository):
             query["overdue"] = overdue
         if returnee_id:
             query["_id"] = returnee_id
-        return self.page(CHECKS, query, "opened_at", pymongo.ASCENDING, limit, offset)
+        return self.page(CHECKS, query, "opened_at", pymongo.ASCENDING, limit, cursor)

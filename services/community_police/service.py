@@ -35,11 +35,11 @@ class CommunityPoliceService(CaseDesk, PlatformService):
          responses={200: Page(CHECK)}, summary="Identity and risk checks, full identity (audited)")
     def list_checks(self, request):
         query = request.query
-        items, total = self.checks.search(**query)
+        found = self.checks.search(**query)
         self.audit.full_identity_read(
-            request.principal, [{"returnee_id": c["_id"], "id_number": c["id_number"]} for c in items],
+            request.principal, [{"returnee_id": c["_id"], "id_number": c["id_number"]} for c in found.items],
             via="GET /api/v1/checks", purpose="identity and risk check")
-        return page(CHECK.dump(items, many=True), total, query)
+        return page(CHECK.dump(found.items, many=True), found, query)
 
     @api("GET", "/api/v1/checks/<string:check_id>", permission="checks:read",
          responses={200: CHECK}, summary="One check, full identity (audited)")

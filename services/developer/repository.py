@@ -2,7 +2,7 @@
 import pymongo
 
 from shared import clock
-from shared.store import Repository, insert_once
+from shared.store import Finished, Repository, insert_once
 
 from services.developer.domain import check_claim, flat_id
 
@@ -12,6 +12,8 @@ CHECKS = "housing_checks"
 
 class HousingRepository(Repository):
     OUTBOX_COLLECTIONS = (CHECKS,)
+    # A housing check is finished when made.
+    ARCHIVED = {CHECKS: Finished(since="checked_at")}
 
     @classmethod
     def create_indexes(cls, db):
@@ -25,9 +27,9 @@ class HousingRepository(Repository):
         result = self.db[ALLOCATIONS].replace_one({"_id": flat}, dict(document, _id=flat), upsert=True)
         return result.upserted_id is not None, self.db[ALLOCATIONS].find_one({"_id": flat})
 
-    def allocations(self, building=None, limit=50, offset=0):
+    def allocations(self, building=None, limit=50, cursor=None):
         query = {"building": building} if building else {}
-        return self.page(ALLOCATIONS, query, "_id", pymongo.ASCENDING, limit, offset)
+        return self.page(ALLOCATIONS, query, "_id", pymongo.ASCENDING, limit, cursor)
 
     def allocation(self, flat):
         return self.db[ALLOCATIONS].find_one({"_id": flat})
@@ -50,9 +52,9 @@ class HousingRepository(Repository):
         }
         checked = self.event("housing_allocation_checked", {
             "returnee_id": check["_id"], "result": result, "checked_at": now}, check["_id"])
-        return insert_once(self, CHECKS, check, [checked])
+        return insert_once(self, CHECKS, check, [checked], made_at=event.occurred_at)
 
-    def search(self, returnee_id=None, result=None, mismatch=None, limit=50, offset=0):
+    def search(self, returnee_id=None, result=None, mismatch=None, limit=50, cursor=None):
         query = {}
         if returnee_id:
             query["_id"] = returnee_id
@@ -60,4 +62,4 @@ class HousingRepository(Repository):
             query["result"] = result
         if mismatch is not None:
             query["mismatch"] = mismatch
-        return self.page(CHECKS, query, "checked_at", pymongo.DESCENDING, limit, offset)
+        return self.page(CHECKS, query, "checked_at", pymongo.DESCENDING, limit, cursor)

@@ -32,8 +32,8 @@ class DeveloperService(CaseDesk, PlatformService):
     @api("GET", "/api/v1/allocations", permission="allocations:read", query=AllocationQuery(),
          responses={200: Page(ALLOCATED)}, summary="Allocations, by building")
     def list_allocations(self, request):
-        items, total = self.housing.allocations(**request.query)
-        return page(ALLOCATED.dump(items, many=True), total, request.query)
+        found = self.housing.allocations(**request.query)
+        return page(ALLOCATED.dump(found.items, many=True), found, request.query)
 
     @api("POST", "/api/v1/allocation-imports", permission="allocations:write",
          body=Body(media_type="text/csv"), responses={200: IMPORTED},
@@ -58,8 +58,8 @@ class DeveloperService(CaseDesk, PlatformService):
          query=HousingCheckQuery(), responses={200: Page(HOUSING_CHECK)},
          summary="Claimed flats checked against the allocations")
     def list_checks(self, request):
-        items, total = self.housing.search(**request.query)
-        return page(HOUSING_CHECK.dump(items, many=True), total, request.query)
+        found = self.housing.search(**request.query)
+        return page(HOUSING_CHECK.dump(found.items, many=True), found, request.query)
 
     @event_handler("returnee_housing_declared")
     def on_returnee_housing_declared(self, event):

@@ -4,13 +4,15 @@ import uuid
 import pymongo
 
 from shared import clock
-from shared.store import Repository, insert_once
+from shared.store import Finished, Repository, archive_name, insert_once
 
 REGISTRATIONS = "registrations"
 
 
 class RegistryRepository(Repository):
     OUTBOX_COLLECTIONS = (REGISTRATIONS,)
+    # A registration is a record once made: it leaves the working set ARCHIVE_AFTER_SECONDS later.
+    ARCHIVED = {REGISTRATIONS: Finished(since="recorded_at")}
 
     @classmethod
     def create_indexes(cls, db):
@@ -39,15 +41,17 @@ class RegistryRepository(Repository):
         recorded = self.event("non_local_arrival_recorded", {
             "returnee_id": registration["_id"], "registration_id": registration["registration_id"],
             "recorded_at": now}, registration["_id"])
-        return insert_once(self, REGISTRATIONS, registration, [recorded])
+        return insert_once(self, REGISTRATIONS, registration, [recorded], made_at=event.occurred_at)
 
-    def search(self, returnee_id=None, status=None, limit=50, offset=0):
+    def search(self, returnee_id=None, status=None, limit=50, cursor=None):
         query = {}
         if returnee_id:
             query["_id"] = returnee_id
         if status:
             query["status"] = status
-        return self.page(REGISTRATIONS, query, "recorded_at", pymongo.DESCENDING, limit, offset)
+        return self.page(REGISTRATIONS, query, "recorded_at", pymongo.DESCENDING, limit, cursor)
 
     def by_registration_id(self, registration_id):
-        return self.db[REGISTRATIONS].find_one({"registration_id": registration_id})
+        query = {"registration_id": registration_id}
+        return (self.db[REGISTRATIONS].find_one(query)
+                or self.db[archive_name(REGISTRATIONS)].find_one(query))

@@ -32,9 +32,9 @@ class FloatingPopulationOfficeService(CaseDesk, PlatformService):
          responses={200: Page(RECORD)}, summary="Non-local residents' registrations (audited)")
     def list_registrations(self, request):
         query = request.query
-        items, total = self.registry.search(**query)
-        self._audit(request, items, "GET /api/v1/registrations")
-        return page(RECORD.dump(items, many=True), total, query)
+        found = self.registry.search(**query)
+        self._audit(request, found.items, "GET /api/v1/registrations")
+        return page(RECORD.dump(found.items, many=True), found, query)
 
     @api("GET", "/api/v1/registrations/<string:registration_id>", permission="registrations:read",
          responses={200: RECORD}, summary="One registration (audited)")

@@ -48,7 +48,7 @@ class CaseRepository(Repository):
                     .sort("next_due_at", pymongo.ASCENDING).limit(limit))
 
     def search(self, status=None, overdue=None, escalated=None, category=None, party=None,
-               reported_by=None, now=None, limit=50, offset=0):
+               reported_by=None, now=None, limit=50, cursor=None):
         query = {}
         if status:
             query["status"] = status
@@ -64,7 +64,7 @@ class CaseRepository(Repository):
             parties = [party] if party else None
             late = _late_query(parties, now)
             query.update(late if overdue else {"$nor": [late]})
-        return self.page(CASES, query, "reported_at", pymongo.DESCENDING, limit, offset)
+        return self.page(CASES, query, "reported_at", pymongo.DESCENDING, limit, cursor)
 
     def reported_between(self, start, end):
         return self.db[CASES].find({"reported_at": {"$gte": start, "$lt": end}},

@@ -112,12 +112,12 @@ class CaseDispatch(CaseDesk):
         role = query.pop("role", "all")
         if role == "assigned":
             desk_query = {k: v for k, v in query.items() if k not in ("escalated", "party")}
-            items, total = self.case_desk.search_assigned(**desk_query)
-            return page(ASSIGNED.dump(items, many=True), total, query)
+            found = self.case_desk.search_assigned(**desk_query)
+            return page(ASSIGNED.dump(found.items, many=True), found, query)
         if role == "reported":
             query["reported_by"] = COMMITTEE
-        items, total = self.cases.search(now=clock.utcnow(), **query)
-        return page(SUMMARY.dump(items, many=True), total, query)
+        found = self.cases.search(now=clock.utcnow(), **query)
+        return page(SUMMARY.dump(found.items, many=True), found, query)
 
     @api("GET", "/api/v1/cases/<string:case_id>", permission="cases:read",
          responses={200: DETAIL}, summary="The whole case: reporter, assignments, timeline")

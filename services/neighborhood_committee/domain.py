@@ -38,6 +38,7 @@ def new_linkage(returnee_id, registration, now, limits, idempotency_key, request
         "registered_by": registration.get("registered_by"),
         "status": "open",
         "parties": parties,
+        "next_due_at": joint.next_due_at(parties),
         "mismatch": None,
         "dispatched_at": None,
         "closed_at": None,
@@ -73,16 +74,11 @@ def apply_party_update(linkage, party, status, done, now):
     after = {name: dict(state) for name, state in linkage["parties"].items()}
     after[party].update(done=current["done"] or done,
                         acknowledged_at=current["acknowledged_at"] or now)
+    if joint.next_due_at(after) != linkage.get("next_due_at"):
+        changes["next_due_at"] = joint.next_due_at(after)
     if linkage.get("dispatched_at") is None and all(s["acknowledged_at"] for s in after.values()):
         changes["dispatched_at"] = now
     if linkage["status"] == "open" and joint.all_done(after):
         changes["status"] = "closed"
         changes["closed_at"] = now
     return changes
-
-
-def overdue_parties(linkage, now):
-    """Parties past their deadline and not done (whether or not escalated yet)."""
-    if linkage["status"] != "open":
-        return []
-    return [party for party, task in linkage["parties"].items() if joint.late(task, now)]

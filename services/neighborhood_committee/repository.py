@@ -3,7 +3,7 @@ import pymongo
 
 from shared import joint
 from shared.parties import LINKED
-from shared.store import Repository
+from shared.store import Finished, Repository
 
 LINKAGES = "linkages"
 
@@ -14,6 +14,7 @@ class VersionConflict(Exception):
 
 class LinkageRepository(Repository):
     OUTBOX_COLLECTIONS = (LINKAGES,)
+    ARCHIVED = {LINKAGES: Finished(since="closed_at", open=("open",))}
 
     @classmethod
     def create_indexes(cls, db):
@@ -25,9 +26,15 @@ class LinkageRepository(Repository):
         # once: `open_person` is the ID number while open, unset on close.
         # (FerretDB has no partial indexes; a sparse unique one does this.)
         linkages.create_index("open_person", unique=True, sparse=True)
+        linkages.create_index("next_due_at")
+        # Linkages opened before `next_due_at` existed get it once.
+        for linkage in linkages.find({"status": "open", "next_due_at": {"$exists": False}},
+                                     {"parties": 1}):
+            linkages.update_one({"_id": linkage["_id"], "next_due_at": {"$exists": False}},
+                                {"$set": {"next_due_at": joint.next_due_at(linkage["parties"])}})
 
     def get(self, returnee_id):
-        return self.db[LINKAGES].find_one({"_id": returnee_id})
+        return self.find(LINKAGES, returnee_id)
 
     def open_for_person(self, id_number):
         return self.db[LINKAGES].find_one({"id_number": id_number, "status": "open"}, {"_id": 1})
@@ -52,7 +59,7 @@ class LinkageRepository(Repository):
             return True
         raise VersionConflict(linkage["_id"])
 
-    def search(self, status=None, overdue=None, party=None, limit=50, offset=0):
+    def search(self, status=None, overdue=None, party=None, limit=50, cursor=None):
         query = {}
         if status:
             query["status"] = status
@@ -64,14 +71,26 @@ class LinkageRepository(Repository):
             for p in parties:
                 query["$nor"] = query.get("$nor", []) + [
                     {"parties.%s.overdue" % p: True, "parties.%s.done" % p: False}]
-        return self.page(LINKAGES, query, "registered_at", pymongo.DESCENDING, limit, offset)
+        return self.page(LINKAGES, query, "registered_at", pymongo.DESCENDING, limit, cursor)
 
-    def open_linkages(self):
-        return self.db[LINKAGES].find({"status": "open"}, {"status": 1, "parties": 1})
+    def due(self, now):
+        """The open linkages with a party past its running limit, not yet marked."""
+        return self.db[LINKAGES].find({"next_due_at": {"$lte": now}}, {"status": 1, "parties": 1})
+
+    def open_counts(self, now):
+        """How many linkages are open, and per party how many of them it is late on."""
+        late = {party: self.db[LINKAGES].count_documents({
+            "status": "open", "parties.%s.done" % party: False,
+            "parties.%s.due_at" % party: {"$lte": now}}) for party in LINKED}
+        return self.db[LINKAGES].count_documents({"status": "open"}), late
 
     def escalate(self, linkage, party, now, event):
         """Mark `party` overdue and announce it, once (the guard is the flag)."""
         path = "parties.%s" % party
         guard = dict(joint.mark_guard(path, linkage["parties"][party]), _id=linkage["_id"])
+        marked = {name: dict(task) for name, task in linkage["parties"].items()}
+        joint.mark(marked[party], now)
         return self.update(LINKAGES, guard, {"$set": {"%s.overdue" % path: True,
-                                                      "%s.overdue_at" % path: now}}, [event])
+                                                      "%s.overdue_at" % path: now,
+                                                      "next_due_at": joint.next_due_at(marked)}},
+                           [event])

@@ -10,7 +10,7 @@ from shared import clock, idempotency, joint
 from shared.consumer import event_handler
 from shared.errors import Conflict, NotFound
 from shared.identity import mask_id
-from shared.parties import COMMITTEE, LINKED
+from shared.parties import COMMITTEE
 from shared.service import PlatformService
 from shared.store import Store
 from shared.timer import every
@@ -111,8 +111,8 @@ class NeighborhoodCommitteeService(CaseDispatch, PlatformService):
          responses={200: Page(SUMMARY)}, summary="Linkages, for the daily review")
     def list_returnees(self, request):
         query = request.query
-        items, total = self.linkages.search(**query)
-        return page(SUMMARY.dump(items, many=True), total, query)
+        found = self.linkages.search(**query)
+        return page(SUMMARY.dump(found.items, many=True), found, query)
 
     def _record(self, event):
         party, status, done = domain.party_update_for(event.event_type, event.payload)
@@ -126,6 +126,8 @@ class NeighborhoodCommitteeService(CaseDispatch, PlatformService):
             linkage = self.linkages.get(event.payload["returnee_id"])
             if linkage is None:
                 raise LookupError("no linkage %s yet" % event.payload["returnee_id"])
+            if linkage.get("archived_at"):
+                return  # closed and archived long ago: a replayed event changes nothing
             now = clock.utcnow()
             changes = domain.apply_party_update(linkage, party, status, done, now)
             try:
@@ -152,17 +154,15 @@ class NeighborhoodCommitteeService(CaseDispatch, PlatformService):
 
     @every("OVERDUE_SCAN_SECONDS")
     def escalate_overdue(self):
-        """Mark parties past their limit overdue and tell them, once each; one
-        pass over the open linkages also refreshes the open and overdue gauges."""
+        """Mark parties past their limit overdue and tell them, once each,
+        finding the linkages by their due-time key (`next_due_at`); then
+        refresh the open and overdue gauges."""
         metrics = self.infra.metrics
         now = clock.utcnow()
-        open_count, overdue = 0, dict.fromkeys(LINKED, 0)
-        for linkage in self.linkages.open_linkages():
-            open_count += 1
-            for party in domain.overdue_parties(linkage, now):
-                overdue[party] += 1
+        for linkage in self.linkages.due(now):
             for party in joint.to_mark(linkage["parties"], now) if linkage["status"] == "open" else ():
                 self._escalate(linkage, party, now)
+        open_count, overdue = self.linkages.open_counts(now)
         metrics.linkages_open.set(open_count)
         for party, count in overdue.items():
             metrics.linkages_overdue.labels(party=party).set(count)

@@ -98,13 +98,13 @@ class CameraDeskRepository(CaseDeskRepository):
         self.modify(REPORTS, case_id, decide)
         return counted["count"]
 
-    def detections(self, camera_id=None, reported=None, limit=50, offset=0):
+    def detections(self, camera_id=None, reported=None, limit=50, cursor=None):
         query = {}
         if camera_id:
             query["camera_id"] = camera_id
         if reported is not None:
             query["reported"] = reported
-        return self.page(DETECTIONS, query, "received_at", pymongo.DESCENDING, limit, offset)
+        return self.page(DETECTIONS, query, "received_at", pymongo.DESCENDING, limit, cursor)
 
     def release_watch(self, case_id):
         """The case closed: the next detection of its camera and kind reports anew."""

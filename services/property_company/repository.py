@@ -5,7 +5,7 @@ import uuid
 import pymongo
 
 from shared import clock
-from shared.store import Repository, insert_once
+from shared.store import Finished, Repository, insert_once
 
 PASSES = "gate_passes"
 
@@ -20,6 +20,7 @@ class PassNotYetHeld(Exception):
 
 class GatePassRepository(Repository):
     OUTBOX_COLLECTIONS = (PASSES,)
+    ARCHIVED = {PASSES: Finished(since="decided_at", open=("held",))}
 
     @classmethod
     def create_indexes(cls, db):
@@ -55,14 +56,16 @@ class GatePassRepository(Repository):
         held = self.event("gate_pass_held", {"returnee_id": gate_pass["_id"],
                                              "pass_id": gate_pass["pass_id"], "at": now},
                           gate_pass["_id"])
-        return insert_once(self, PASSES, gate_pass, [held])
+        return insert_once(self, PASSES, gate_pass, [held], made_at=event.occurred_at)
 
     def apply_police_outcome(self, event):
         returnee_id = event.payload["returnee_id"]
         with self.locked(PASSES, returnee_id):
-            gate_pass = self.db[PASSES].find_one({"_id": returnee_id})
+            gate_pass = self.find(PASSES, returnee_id)
             if gate_pass is None:
                 raise PassNotYetHeld(returnee_id)
+            if gate_pass.get("archived_at"):
+                return False  # decided long ago (a replayed decision)
             status, event_type = DECISIONS[event.payload["outcome"]]
             now = clock.utcnow()
             decided = self.event(event_type, {"returnee_id": returnee_id,
@@ -72,7 +75,7 @@ class GatePassRepository(Repository):
                                    current=gate_pass)
 
     def search(self, returnee_id=None, status=None, name=None, building=None, unit=None, room=None,
-               limit=50, offset=0):
+               limit=50, cursor=None):
         """Passes by person or flat: the guard's gate lookup and the steward's list."""
         query = {}
         if returnee_id:
@@ -84,4 +87,4 @@ class GatePassRepository(Repository):
         for part, value in (("building", building), ("unit", unit), ("room", room)):
             if value:
                 query["address.%s" % part] = value
-        return self.page(PASSES, query, "held_at", pymongo.DESCENDING, limit, offset)
+        return self.page(PASSES, query, "held_at", pymongo.DESCENDING, limit, cursor)

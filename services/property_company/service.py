@@ -43,8 +43,8 @@ class PropertyCompanyService(CaseDesk, PlatformService):
     @api("GET", "/api/v1/passes", permission="passes:read", query=PassQuery(),
          responses={200: Page(GATE_PASS)}, summary="Gate passes by person or flat")
     def list_passes(self, request):
-        items, total = self.passes.search(**request.query)
-        return page(GATE_PASS.dump(items, many=True), total, request.query)
+        found = self.passes.search(**request.query)
+        return page(GATE_PASS.dump(found.items, many=True), found, request.query)
 
     @api("POST", "/api/v1/detections", permission="detections:write", body=DETECTION,
          responses={201: DETECTED}, summary="A camera's detection")
@@ -59,8 +59,8 @@ class PropertyCompanyService(CaseDesk, PlatformService):
     @api("GET", "/api/v1/detections", permission="detections:read", query=DetectionQuery(),
          responses={200: Page(DETECTED)}, summary="The cameras' detections")
     def list_detections(self, request):
-        items, total = self.case_desk.detections(**request.query)
-        return page(DETECTED.dump(items, many=True), total, request.query)
+        found = self.case_desk.detections(**request.query)
+        return page(DETECTED.dump(found.items, many=True), found, request.query)
 
     def reported_case_changed(self, news):
         if news["status"] == "closed":

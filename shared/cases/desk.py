@@ -209,7 +209,7 @@ class CaseDeskRepository(Repository):
 
     # --- lists ---------------------------------------------------------------
 
-    def search_assigned(self, status=None, overdue=None, category=None, limit=50, offset=0):
+    def search_assigned(self, status=None, overdue=None, category=None, limit=50, cursor=None):
         query = {}
         if status:
             query["status" if status in ("dispatched", "accepted", "returned", "resolved", "withdrawn")
@@ -218,16 +218,16 @@ class CaseDeskRepository(Repository):
             query["overdue"] = overdue
         if category:
             query["category"] = category
-        return self._page(ASSIGNMENTS, query, "dispatched_at", limit, offset)
+        return self._page(ASSIGNMENTS, query, "dispatched_at", limit, cursor)
 
-    def search_reported(self, status=None, category=None, limit=50, offset=0, **ignored):
+    def search_reported(self, status=None, category=None, limit=50, cursor=None, **ignored):
         query = {"status": status} if status else {}
         if category:
             query["category"] = category
-        return self._page(REPORTS, query, "reported_at", limit, offset)
+        return self._page(REPORTS, query, "reported_at", limit, cursor)
 
-    def _page(self, collection, query, order, limit, offset):
-        return self.page(collection, query, order, pymongo.DESCENDING, limit, offset)
+    def _page(self, collection, query, order, limit, cursor):
+        return self.page(collection, query, order, pymongo.DESCENDING, limit, cursor)
 
 
 def replay_or_raise(existing, request_hash, key_header):

@@ -53,10 +53,10 @@ class CaseDesk:
     def list_cases(self, request):
         query = dict(request.query)
         if query.pop("role", "assigned") == "reported":
-            items, total = self.case_desk.search_reported(**query)
-            return page(REPORTED.dump(items, many=True), total, query)
-        items, total = self.case_desk.search_assigned(**query)
-        return page(ASSIGNED.dump(items, many=True), total, query)
+            found = self.case_desk.search_reported(**query)
+            return page(REPORTED.dump(found.items, many=True), found, query)
+        found = self.case_desk.search_assigned(**query)
+        return page(ASSIGNED.dump(found.items, many=True), found, query)
 
     @api("GET", "/api/v1/cases/<string:case_id>", permission="cases:read",
          responses={200: (ASSIGNED, REPORTED)}, summary="A case assigned to or reported by this party")

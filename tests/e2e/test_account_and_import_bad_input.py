@@ -26,8 +26,8 @@ from shared.parties import ALL, COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
 from shared.roles import ROLES
 from shared.settings import DEVELOPMENT_SECRET
 from tests.e2e.test_bad_input import (  # noqa: F401 (apis and db are fixtures)
-    BAD_CREDENTIALS, MALFORMED, MAX_BODY_BYTES, apis, assert_problem, db, endpoint_id,
-    error_fields, padded)
+    BAD_CREDENTIALS, MALFORMED, MAX_BODY_BYTES, NOT_A_CURSOR, apis, assert_problem,
+    audit_count, db, endpoint_id, error_fields, padded, walk)
 from tests.e2e.test_sign_in import PASSWORD, add_user, sign_in
 from tests.support import auth, registration, wait_for
 
@@ -80,7 +80,7 @@ def snapshot(db):
              for service, names in COLLECTIONS.items() for name in names
              for document in db(service)[name].find({}, RELAY_FIELDS)}
     for service in ALL:
-        state["%s.audit" % service] = db(service)["audit"].count_documents({})
+        state["%s.audit" % service] = audit_count(db(service))
     return state
 
 
@@ -584,6 +584,27 @@ def test_a_username_that_is_not_unicode_is_refused_and_writes_nothing(system, db
             assert error_fields(problem) == ["username"]
 
 
+# PostgreSQL (under FerretDB) cannot store U+0000: not even in the audit record
+# of a refused sign-in.
+NUL_SIGN_INS = {
+    "in the username": lambda user: {"username": user + "\x00", "password": PASSWORD},
+    "in the password": lambda user: {"username": user, "password": PASSWORD + "\x00"},
+    "only a NUL": lambda user: {"username": "\x00", "password": PASSWORD},
+    "in a key": lambda user: {"username": user, "password": PASSWORD, "\x00": "x"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(NUL_SIGN_INS))
+@pytest.mark.parametrize("service", ALL)
+def test_a_sign_in_holding_a_nul_is_400_and_writes_nothing(system, db, users, service, case):
+    """No session, no audit record, no failure counted (the username is real,
+    the password right but for the NUL)."""
+    body = NUL_SIGN_INS[case](users[service, "staff"])
+    with nothing_written(db):
+        problem = assert_problem(post_session(system, service, json.dumps(body).encode()), 400)
+    assert "NUL" in problem["detail"]
+
+
 # --- 405 and 404 ------------------------------------------------------------------------------
 
 WRONG_METHODS = ([(service, method, SESSION) for service in ALL for method in ("PUT", "PATCH")]
@@ -673,12 +694,15 @@ def test_the_openapi_document_names_what_the_new_endpoints_answer(system, servic
         assert operation["security"] == [{"bearer": []}]
     if path == IMPORTS:
         assert list(operation["requestBody"]["content"]) == ["text/csv"]
-    arguments = {DETECTIONS: {"camera_id", "reported", "limit", "offset"},
+    arguments = {DETECTIONS: {"camera_id", "reported", "limit", "cursor"},
                  PASSES: {"name", "unit", "room", "building", "status", "returnee_id", "limit",
-                          "offset"},
-                 ALLOCATIONS: {"building", "limit", "offset"}}.get(path)
+                          "cursor"},
+                 ALLOCATIONS: {"building", "limit", "cursor"}}.get(path)
     if arguments:
         assert {parameter["name"] for parameter in operation["parameters"]} == arguments
+        page = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert sorted(page["required"]) == ["items", "limit", "next", "total", "total_capped"]
+        assert page["properties"]["next"]["type"] == ["string", "null"]
 
 
 # --- allocation imports: 400, 415, 413 ------------------------------------------------------
@@ -742,6 +766,28 @@ def test_an_import_in_another_charset_is_415_and_writes_nothing(system, db, case
     with nothing_written(db):
         problem = assert_problem(post_import(system, raw, content_type), 415)
     assert "utf-8 or gb18030" in problem["detail"]
+
+
+# A NUL anywhere in the file: PostgreSQL (under FerretDB) cannot store it.
+NUL_CSV = {
+    "in a household": (csv_text("%s,1,101,Li\x00Na" % TAG).encode(), "text/csv"),
+    "in a room": (csv_text("%s,1,101,Li Na" % TAG, "%s,1,1\x0002,Wang Fang" % TAG).encode(),
+                  "text/csv"),
+    "in the header": (csv_text("%s,1,101,Li Na" % TAG,
+                               header="building,unit,room\x00,household\n").encode(), "text/csv"),
+    "a line of its own": ((REJECTED_CSV + "\x00\n").encode(), "text/csv"),
+    "in GB 18030": (csv_text("%s,1,101,\u5f20\x00\u4f1f" % TAG).encode("gb18030"),
+                    "text/csv; charset=GB18030"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NUL_CSV))
+def test_an_import_holding_a_nul_is_400_and_writes_nothing(system, db, case):
+    raw, content_type = NUL_CSV[case]
+    assert b"\x00" in raw
+    with nothing_written(db):
+        problem = assert_problem(post_import(system, raw, content_type), 400)
+    assert "NUL" in problem["detail"]
 
 
 def test_an_import_whose_charset_makes_text_the_database_refuses_writes_nothing(system, db):
@@ -901,10 +947,13 @@ def test_a_good_import_imports_every_row_creating_and_updating(system, db, apis)
     assert found == {"%s-1-101" % building: (["Li Na", "Wang Fang"], True),
                      "%s-1-102" % building: (["Zhao, Lei"], False),
                      "%s-2-201" % building: (["Sun Li"], True)}
-    # Paging over them, and the same file again: every row an update.
-    page = get_args(system, DEVELOPER, ALLOCATIONS, {"building": building, "limit": "2",
-                                                     "offset": "2"}).json()
-    assert (page["total"], len(page["items"]), page["limit"], page["offset"]) == (3, 1, 2, 2)
+    # Paging over them by each page's `next`: every flat once, in the list's
+    # order; then the same file again: every row an update.
+    pages = walk(apis[DEVELOPER], ALLOCATIONS, building=building, limit=2)
+    assert [(page["total"], page["total_capped"], page["limit"], len(page["items"]))
+            for page in pages] == [(3, False, 2, 2), (3, False, 2, 1)]
+    assert pages[0]["next"] and pages[1]["next"] is None
+    assert [item["id"] for page in pages for item in page["items"]] == sorted(found)
     again = post_import(system, text)
     assert again.json() == {"rows": 3, "created": 0, "updated": 3}
     # Without the optional column, and in another charset.
@@ -939,14 +988,16 @@ def test_a_bad_row_is_named_by_its_line_in_the_file(system, db, text, field):
 
 ONE_BAD_ARGUMENT = {
     (DEVELOPER, ALLOCATIONS): [{"limit": "0"}, {"limit": "501"}, {"limit": "abc"},
-                               {"offset": "-1"}, {"offset": "1" + "0" * 20}, {"offset": "1.5"},
-                               {"building": ""}, {"building": "b" * 21}, {"sort": "building"},
-                               {"household": "Li Na"}],
-    (PROPERTY, DETECTIONS): [{"limit": "0"}, {"limit": "many"}, {"offset": "-1"},
+                               {"cursor": "!!!"}, {"cursor": NOT_A_CURSOR}, {"cursor": ""},
+                               {"offset": "0"}, {"building": ""}, {"building": "b" * 21},
+                               {"sort": "building"}, {"household": "Li Na"}],
+    (PROPERTY, DETECTIONS): [{"limit": "0"}, {"limit": "many"}, {"cursor": "!!!"},
+                             {"cursor": NOT_A_CURSOR}, {"cursor": ""}, {"offset": "0"},
                              {"reported": "maybe"}, {"reported": "yes"}, {"reported": "2"},
                              {"camera_id": ""}, {"camera_id": "c" * 65}, {"kind": "smoke"}],
     (PROPERTY, PASSES): [{"name": ""}, {"name": "N" * 51}, {"name": "N" * 51, "unit": "1"},
-                         {"name": "", "unit": "1", "room": "101"}, {"limit": "0"}],
+                         {"name": "", "unit": "1", "room": "101"}, {"limit": "0"},
+                         {"cursor": NOT_A_CURSOR, "unit": "1"}],
 }
 ONE_BAD = [(service, path, args) for (service, path), cases in ONE_BAD_ARGUMENT.items()
            for args in cases]
@@ -963,10 +1014,10 @@ def test_a_bad_list_argument_is_422_naming_it_and_writes_nothing(system, db, ser
 
 
 EVERY_BAD_ARGUMENT = {
-    (DEVELOPER, ALLOCATIONS): {"building": "", "limit": "0", "offset": "-1", "sort": "room"},
+    (DEVELOPER, ALLOCATIONS): {"building": "", "limit": "0", "cursor": "!!!", "sort": "room"},
     (PROPERTY, DETECTIONS): {"camera_id": "", "reported": "maybe", "limit": "many",
-                             "offset": "-1", "kind": "smoke"},
-    (PROPERTY, PASSES): {"name": "", "status": "lost", "limit": "0", "offset": "x",
+                             "cursor": NOT_A_CURSOR, "kind": "smoke"},
+    (PROPERTY, PASSES): {"name": "", "status": "lost", "limit": "0", "cursor": "!!!",
                          "sort": "name"},
 }
 
@@ -980,6 +1031,22 @@ def test_every_bad_list_argument_is_named_at_once(system, db, service, path):
     assert named(problem) == sorted(args)
     for name in args:
         assert name in problem["detail"]
+
+
+NUL_ARGUMENTS = [(DEVELOPER, ALLOCATIONS, {"building": "9\x00"}),
+                 (PROPERTY, DETECTIONS, {"camera_id": "cam\x00"}),
+                 (PROPERTY, DETECTIONS, {"reported": "true", "cursor": "\x00"}),
+                 (PROPERTY, PASSES, {"name": "Li\x00", "unit": "1"})]
+
+
+@pytest.mark.parametrize("service,path,args", NUL_ARGUMENTS,
+                         ids=["%s %s %r" % argument for argument in NUL_ARGUMENTS])
+def test_a_list_argument_holding_a_nul_is_400_and_writes_nothing(system, db, service, path,
+                                                                 args):
+    with nothing_written(db):
+        response = get_args(system, service, path, args)
+        assert "NUL" in assert_problem(response, 400)["detail"]
+    assert "%00" in response.request.url
 
 
 @pytest.fixture(scope="module")
@@ -998,14 +1065,32 @@ def dim_detection(apis):
 
 @pytest.mark.parametrize("args,found", [
     ({"reported": "false"}, True), ({"reported": "0"}, True), ({"reported": "true"}, False),
-    ({"reported": "1"}, False), ({"limit": "500", "offset": "0"}, True),
-    ({"offset": "1000000"}, False)], ids=repr)
+    ({"reported": "1"}, False), ({"limit": "500"}, True), ({"limit": "1"}, True)], ids=repr)
 def test_good_detection_arguments_filter(system, dim_detection, args, found):
     """The control for the 422s above: the same arguments, good values."""
     listed = get_args(system, PROPERTY, DETECTIONS, dict(args, camera_id=dim_detection))
     assert listed.status_code == 200, listed.text
     assert [item["camera_id"] for item in listed.json()["items"]] == (
         [dim_detection] if found else [])
+
+
+def test_the_detection_list_paged_by_its_cursors_is_the_list_in_one_page(apis):
+    """The control for the bad cursors above: the ones the list hands out."""
+    from datetime import datetime, timedelta, timezone
+    camera = "paged-%s" % SUFFIX
+    for minutes in range(5):
+        response = apis[PROPERTY].post(DETECTIONS, {
+            "camera_id": camera, "kind": "ebike_indoors", "confidence": 0.1,
+            "location": {"building": "5", "unit": "2", "spot": "lobby"},
+            "detected_at": (datetime.now(timezone.utc) - timedelta(minutes=minutes)).isoformat()})
+        assert response.status_code == 201, response.text
+    whole = walk(apis[PROPERTY], DETECTIONS, camera_id=camera, limit=500)
+    pages = walk(apis[PROPERTY], DETECTIONS, camera_id=camera, limit=2)
+    assert [len(page["items"]) for page in pages] == [2, 2, 1]
+    assert {(page["total"], page["total_capped"]) for page in pages} == {(5, False)}
+    assert [item["id"] for page in pages for item in page["items"]] == [
+        item["id"] for item in whole[0]["items"]]
+    assert len(whole) == 1 and len({item["id"] for item in whole[0]["items"]}) == 5
 
 
 @pytest.fixture(scope="module")

@@ -130,8 +130,15 @@ def written(db, known):
         "known_check": (check.get("status"), check.get("version"), check.get("decided_by")),
     }
     for service in ALL:
-        state["audit:" + service] = db(service)["audit"].count_documents({})
+        state["audit:" + service] = audit_count(db(service))
     return state
+
+
+def audit_count(database):
+    """How many audit records a service keeps: in a collection a month
+    (`audit_YYYY_MM`), or in the one `audit` collection before those."""
+    return sum(database[name].count_documents({}) for name in database.list_collection_names()
+               if name == "audit" or name.startswith("audit_"))
 
 
 def assert_problem(response, status):
@@ -482,13 +489,28 @@ def test_a_bad_allocation_is_422_naming_every_bad_field(apis, db, known, case):
 
 # --- 422 on query arguments -------------------------------------------------------
 
+def cursor_of(key):
+    """A cursor in the lists' own spelling (URL-safe base64 of extended JSON,
+    unpadded) holding `key`: one no list handed out."""
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+NOT_A_CURSOR = cursor_of({"page": 2})  # base64 of JSON, but not a cursor
+# Cursors no list handed out: none of them is a place in any list.
+BAD_CURSORS = {"not base64": "!!!", "base64 of text": "bm90IGEgY3Vyc29y",
+               "base64 of JSON, not a cursor": NOT_A_CURSOR, "empty": "",
+               "three values": cursor_of([1, 2, 3]), "no id": cursor_of(["2025-01-01", None]),
+               "over 2000 characters": "A" * 2001}
+
 BAD_QUERIES = {
     "/api/v1/returnees": {"status": "bogus", "overdue": "maybe", "party": "committee",
-                          "limit": "0", "offset": "-1"},
-    "/api/v1/checks": {"status": "bogus", "overdue": "maybe", "limit": "501", "offset": "x"},
-    "/api/v1/registrations": {"status": "bogus", "limit": "0", "offset": "-5"},
-    "/api/v1/passes": {"status": "lost", "limit": "many", "offset": "-1"},
-    "/api/v1/housing-checks": {"result": "bogus", "mismatch": "perhaps", "limit": "0"},
+                          "limit": "0", "cursor": "!!!"},
+    "/api/v1/checks": {"status": "bogus", "overdue": "maybe", "limit": "501",
+                       "cursor": NOT_A_CURSOR},
+    "/api/v1/registrations": {"status": "bogus", "limit": "0", "cursor": "!!!"},
+    "/api/v1/passes": {"status": "lost", "limit": "many", "cursor": NOT_A_CURSOR},
+    "/api/v1/housing-checks": {"result": "bogus", "mismatch": "perhaps", "limit": "0",
+                               "cursor": "!!!"},
     "/api/v1/audit": {"limit": "1001"},
 }
 
@@ -507,7 +529,8 @@ def test_bad_query_arguments_are_422_naming_every_one(system, db, known, endpoin
 
 @pytest.mark.parametrize("endpoint", LIST_ENDPOINTS, ids=lambda e: "%s %s" % e)
 @pytest.mark.parametrize("args", [{"limit": "0"}, {"limit": "-1"}, {"limit": "abc"},
-                                  {"offset": "-1"}, {"status": "bogus"}], ids=repr)
+                                  {"offset": "0"},  # paging is by cursor now: unknown
+                                  {"status": "bogus"}], ids=repr)
 def test_one_bad_query_argument_is_422_naming_it(system, db, known, endpoint, args):
     service, path = endpoint
     before = written(db, known)
@@ -515,6 +538,156 @@ def test_one_bad_query_argument_is_422_naming_it(system, db, known, endpoint, ar
                             timeout=15)
     problem = assert_problem(response, 422)
     assert error_fields(problem) == list(args)
+    assert written(db, known) == before
+
+
+@pytest.mark.parametrize("endpoint", LIST_ENDPOINTS, ids=lambda e: "%s %s" % e)
+@pytest.mark.parametrize("cursor", sorted(BAD_CURSORS))
+def test_a_cursor_no_list_handed_out_is_422_naming_it(system, db, known, endpoint, cursor):
+    service, path = endpoint
+    before = written(db, known)
+    response = requests.get(system.url(service) + path, params={"cursor": BAD_CURSORS[cursor]},
+                            headers=auth(service), timeout=15)
+    problem = assert_problem(response, 422)
+    assert set(error_fields(problem)) == {"cursor"}  # an empty one fails two ways
+    assert "cursor" in problem["detail"]
+    assert written(db, known) == before
+
+
+# Cursors in the lists' spelling whose values the database cannot take.
+UNSTORABLE_CURSORS = {"an integer past 64 bits": cursor_of([1, 10 ** 30]),
+                      "an ObjectId that is not one": cursor_of(["x", {"$oid": "zz"}])}
+
+
+@pytest.mark.parametrize("endpoint", [e for e in LIST_ENDPOINTS if e[1] != "/api/v1/audit"],
+                         ids=lambda e: "%s %s" % e)
+@pytest.mark.parametrize("cursor", sorted(UNSTORABLE_CURSORS))
+def test_a_cursor_the_database_cannot_take_is_422_not_500(system, db, known, endpoint, cursor):
+    service, path = endpoint
+    before = written(db, known)
+    response = requests.get(system.url(service) + path,
+                            params={"cursor": UNSTORABLE_CURSORS[cursor]}, headers=auth(service),
+                            timeout=15)
+    assert written(db, known) == before
+    assert error_fields(assert_problem(response, 422)) == ["cursor"]
+
+
+def walk(api, path, **args):
+    """Every page of a list, each asked for by the `next` of the one before."""
+    pages = [api.get(path, **args)]
+    while pages[-1].status_code == 200 and pages[-1].json()["next"] and len(pages) < 50:
+        pages.append(api.get(path, cursor=pages[-1].json()["next"], **args))
+    for response in pages:
+        assert response.status_code == 200, response.text
+    return [response.json() for response in pages]
+
+
+def test_a_list_paged_by_its_cursors_holds_every_match_once(apis, db):
+    """The control for the 422s above: the cursors a list hands out, in turn."""
+    building = "pg%s" % uuid.uuid4().hex[:6]
+    flats = []
+    for room in range(101, 108):
+        response = apis[DEVELOPER].post("/api/v1/allocations", {
+            "building": building, "unit": "1", "room": str(room), "household": ["Paged"]})
+        assert response.status_code == 201, response.text
+        flats.append(response.json()["id"])
+    pages = walk(apis[DEVELOPER], "/api/v1/allocations", building=building, limit=3)
+    assert [(len(page["items"]), page["total"], page["total_capped"], page["limit"])
+            for page in pages] == [(3, 7, False, 3), (3, 7, False, 3), (1, 7, False, 3)]
+    assert [item["id"] for page in pages for item in page["items"]] == sorted(flats)
+    assert pages[-1]["next"] is None and all(page["next"] for page in pages[:-1])
+
+
+# --- NUL characters -----------------------------------------------------------------
+# PostgreSQL (under FerretDB) cannot store U+0000: a NUL anywhere in the path, the
+# query or a body is a 400 before anything is read into a document.
+
+def _nul_in(field, value):
+    return lambda body: dict(body, **{field: value})
+
+
+def _nul_in_address(**changes):
+    return lambda body: dict(body, address=dict(body["address"], **changes))
+
+
+# (service, path, the valid body, how a NUL gets into it)
+NUL_BODIES = {
+    "registration: a value": (COMMITTEE, "/api/v1/returnees", _nul_in("origin", "Wuhan\x00Hubei")),
+    "registration: only a NUL": (COMMITTEE, "/api/v1/returnees", _nul_in("origin", "\x00")),
+    "registration: a nested value": (COMMITTEE, "/api/v1/returnees",
+                                     _nul_in_address(room="30\x001")),
+    "registration: a key": (COMMITTEE, "/api/v1/returnees", _nul_in("nick\x00name", "Wei")),
+    "registration: a nested key": (COMMITTEE, "/api/v1/returnees",
+                                   _nul_in_address(**{"room\x00": "301"})),
+    "decision: a value": (POLICE, "/api/v1/checks/{id}/decision",
+                          _nul_in("note", "identity\x00verified")),
+    "decision: a key": (POLICE, "/api/v1/checks/{id}/decision", _nul_in("\x00", "x")),
+    "allocation: a list item": (DEVELOPER, "/api/v1/allocations",
+                                _nul_in("household", ["Never\x00Saved"])),
+    "allocation: a key": (DEVELOPER, "/api/v1/allocations", _nul_in("unit\x00", "8")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NUL_BODIES))
+def test_a_nul_in_a_json_body_is_400_and_writes_nothing(system, known, db, case):
+    service, path, spoil = NUL_BODIES[case]
+    body = spoil(valid_body(service, path))
+    raw = json.dumps(body).encode()
+    assert b"\\u0000" in raw
+    before = written(db, known)
+    problem = assert_problem(post_json_bytes(system, service, path.format(**known), raw), 400)
+    assert "NUL" in problem["detail"]
+    assert written(db, known) == before
+
+
+def test_a_nul_byte_in_json_is_400_and_writes_nothing(system, known, db):
+    """Not even escaped: JSON allows no control character in a string."""
+    body = rejectable(registration(name="Rejected Raw NUL"))
+    raw = json.dumps(body).encode().replace(b"Wuhan", b"Wu\x00han")
+    before = written(db, known)
+    assert_problem(post_json_bytes(system, COMMITTEE, "/api/v1/returnees", raw), 400)
+    assert written(db, known) == before
+
+
+NUL_PATHS = [(COMMITTEE, "GET", "/api/v1/returnees/{id}%00"),
+             (POLICE, "GET", "/api/v1/checks/%00{id}"),
+             (POLICE, "POST", "/api/v1/checks/{id}%00/decision"),
+             (FLOATING, "GET", "/api/v1/registrations/{registration}%00"),
+             (DEVELOPER, "GET", "/api/v1/allocations/{flat}%00"),
+             (DEVELOPER, "GET", "/api/v1/allocations/%00")]
+
+
+@pytest.mark.parametrize("endpoint", NUL_PATHS, ids=endpoint_id)
+def test_a_nul_in_the_path_is_400_and_writes_nothing(system, known, db, endpoint):
+    service, method, path = endpoint
+    body = valid_body(service, path.replace("%00", ""))
+    before = written(db, known)
+    problem = assert_problem(send(system, known, service, method, path, headers=auth(service),
+                                  body=body), 400)
+    assert "NUL" in problem["detail"]
+    assert written(db, known) == before
+
+
+NUL_QUERIES = [(COMMITTEE, "/api/v1/returnees", {"status": "open\x00"}),
+               (COMMITTEE, "/api/v1/returnees", {"returnee_id": "\x00"}),
+               (POLICE, "/api/v1/checks", {"limit": "5\x00"}),
+               (PROPERTY, "/api/v1/passes", {"status": "held", "name": "Li\x00Na"}),
+               (DEVELOPER, "/api/v1/housing-checks", {"cursor": "abc\x00"}),
+               (FLOATING, "/api/v1/audit", {"action": "sign_in", "returnee_id": "x\x00"}),
+               (FLOATING, "/api/v1/registrations", {"nul\x00": "1"})]
+
+
+@pytest.mark.parametrize("service,path,args", NUL_QUERIES,
+                         ids=["%s %s %r" % query for query in NUL_QUERIES])
+def test_a_nul_in_a_query_argument_is_400_and_writes_nothing(system, known, db, service, path,
+                                                             args):
+    """A 400, not a 422 naming the argument: what the query holds is not text
+    any field takes."""
+    before = written(db, known)
+    response = requests.get(system.url(service) + path, params=args, headers=auth(service),
+                            timeout=15)
+    assert "%00" in response.request.url
+    assert "NUL" in assert_problem(response, 400)["detail"]
     assert written(db, known) == before
 
 

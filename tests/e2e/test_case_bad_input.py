@@ -20,8 +20,8 @@ import requests
 from shared.cases.model import CAMERA_KINDS, CATEGORIES, PRIORITIES
 from shared.parties import ALL, COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
 from tests.e2e.test_bad_input import (  # noqa: F401 (apis and db are fixtures)
-    BAD_CREDENTIALS, MALFORMED, MAX_BODY_BYTES, apis, assert_problem, db, endpoint_id,
-    error_fields, padded)
+    BAD_CREDENTIALS, MALFORMED, MAX_BODY_BYTES, NOT_A_CURSOR, apis, assert_problem, db,
+    endpoint_id, error_fields, padded, walk)
 from tests.support import auth, wait_for
 
 pytestmark = pytest.mark.slow
@@ -529,12 +529,12 @@ def test_a_detection_time_the_database_cannot_store_is_422(apis, db):
 BAD_QUERIES = dict.fromkeys(
     [(party, "/api/v1/cases") for party in OTHERS],
     {"role": "all", "status": "bogus", "overdue": "maybe", "category": "stray_cats",
-     "party": POLICE, "limit": "0", "offset": "-1"})
+     "party": POLICE, "limit": "0", "cursor": "!!!"})
 BAD_QUERIES[COMMITTEE, "/api/v1/cases"] = {
     "role": "mine", "status": "bogus", "overdue": "maybe", "escalated": "perhaps",
-    "category": "stray_cats", "party": "mayor", "limit": "501", "offset": "x"}
+    "category": "stray_cats", "party": "mayor", "limit": "501", "cursor": NOT_A_CURSOR}
 BAD_QUERIES[PROPERTY, "/api/v1/detections"] = {
-    "camera_id": "", "reported": "maybe", "kind": "smoke", "limit": "many", "offset": "-1"}
+    "camera_id": "", "reported": "maybe", "kind": "smoke", "limit": "many", "cursor": "!!!"}
 
 
 def get_args(system, service, path, args):
@@ -551,14 +551,32 @@ def test_bad_list_arguments_are_422_naming_every_one(system, db, service, path):
     assert named(problem) == sorted(args)
 
 
-@pytest.mark.parametrize("args", [{"limit": "0"}, {"limit": "abc"}, {"offset": "-1"},
-                                  {"offset": "1" + "0" * 20},  # past what the database takes
+@pytest.mark.parametrize("args", [{"limit": "0"}, {"limit": "abc"}, {"cursor": "!!!"},
+                                  {"cursor": NOT_A_CURSOR}, {"cursor": ""},
+                                  {"cursor": "!!!", "role": "reported"},
+                                  {"offset": "0"},  # paging is by cursor now: unknown
                                   {"status": "bogus"}, {"overdue": "yes"},
                                   {"category": "stray_cats"}, {"role": "owner"}], ids=repr)
 @pytest.mark.parametrize("service", ALL)
-def test_one_bad_case_list_argument_is_422_naming_it(system, service, args):
-    problem = assert_problem(get_args(system, service, "/api/v1/cases", args), 422)
-    assert error_fields(problem) == list(args)
+def test_one_bad_case_list_argument_is_422_naming_it(system, db, service, args):
+    bad = [name for name in args if name != "role" or args[name] != "reported"]
+    with nothing_written(db):
+        problem = assert_problem(get_args(system, service, "/api/v1/cases", args), 422)
+    assert named(problem) == bad  # an empty cursor fails two ways, and is named once
+
+
+@pytest.mark.parametrize("service,role", [(POLICE, "assigned"), (COMMITTEE, "all"),
+                                          (COMMITTEE, "reported")])
+def test_the_case_list_paged_by_its_cursors_holds_every_case_once(apis, cases, keyed, service,
+                                                                  role):
+    """The control for the bad cursors above: the ones the list hands out."""
+    whole = walk(apis[service], "/api/v1/cases", role=role, limit=500)
+    pages = walk(apis[service], "/api/v1/cases", role=role, limit=1)
+    ids = [item["id"] for item in whole[0]["items"]]
+    assert len(whole) == 1 and len(ids) >= 2 and len(set(ids)) == len(ids)
+    assert [item["id"] for page in pages for item in page["items"]] == ids
+    assert {(page["total"], page["total_capped"], page["limit"]) for page in pages} == {
+        (len(ids), False, 1)}
 
 
 @pytest.mark.parametrize("args", [{"status": "accepted"}, {"status": "returned", "role": "all"},
@@ -593,6 +611,75 @@ def test_kpis_up_to_the_last_day_of_the_calendar_are_not_a_500(system):
     response = get_args(system, COMMITTEE, "/api/v1/case-kpis",
                         {"from": "9999-12-31", "to": "9999-12-31"})
     assert sorted(error_fields(assert_problem(response, 422))) == ["from", "to"]
+
+
+# --- NUL characters ----------------------------------------------------------------
+# PostgreSQL (under FerretDB) cannot store U+0000: a NUL anywhere in the path, the
+# query or a body is a 400 before anything is read into a document.
+
+# (what, service, path, body): a body the endpoint would take but for one NUL.
+NUL_BODIES = [
+    ("report: the description", service, "/api/v1/cases",
+     report(description="%s: bikes\x00in the stairwell" % TAG)) for service in ALL] + [
+    ("report: a nested value", POLICE, "/api/v1/cases",
+     report(location={"building": "5", "unit": "2", "spot": "%s\x00" % TAG})),
+    ("report: the reporter's name", PROPERTY, "/api/v1/cases",
+     report(reporter={"name": "Li\x00Na", "phone": "13912345678"})),
+    ("report: a key", FLOATING, "/api/v1/cases", dict(report(), **{"\x00": TAG})),
+    ("report: a nested key", DEVELOPER, "/api/v1/cases",
+     report(location={"building": "5", "unit": "2", "spot\x00": TAG})),
+    ("detection: the camera", PROPERTY, "/api/v1/detections", detection("%s\x00cam" % TAG)),
+    ("detection: only a NUL", PROPERTY, "/api/v1/detections", detection("\x00")),
+    ("detection: a key", PROPERTY, "/api/v1/detections", dict(detection(), **{"camera\x00": TAG})),
+    ("accept: the note", POLICE, CASE + "/accept", {"note": TAG + "\x00"}),
+    ("return: the reason", DEVELOPER, CASE + "/return", {"reason": "not\x00ours " + TAG}),
+    ("dispatch: a party", COMMITTEE, CASE + "/dispatch",
+     {"to": [POLICE + "\x00"], "note": TAG}),
+]
+
+
+@pytest.mark.parametrize("what,service,path,body", NUL_BODIES,
+                         ids=["%s at %s" % (case[0], case[1]) for case in NUL_BODIES])
+def test_a_nul_in_a_json_body_is_400_and_writes_nothing(system, db, cases, what, service, path,
+                                                        body):
+    """To the pending case, where a body that got through would act."""
+    raw = json.dumps(body).encode()
+    assert b"\\u0000" in raw
+    with nothing_written(db):
+        problem = assert_problem(post_raw(system, service, path, cases["pending"], raw), 400)
+    assert "NUL" in problem["detail"]
+
+
+NUL_PATHS = [(POLICE, "GET", CASE + "%00"), (PROPERTY, "GET", "/api/v1/cases/%00{case}"),
+             (DEVELOPER, "POST", CASE + "%00/accept"), (FLOATING, "POST", "/api/v1/cases/%00/accept"),
+             (COMMITTEE, "POST", CASE + "%00/dispatch"), (COMMITTEE, "GET", CASE + "%00")]
+
+
+@pytest.mark.parametrize("endpoint", NUL_PATHS, ids=endpoint_id)
+def test_a_nul_in_the_path_is_400_and_writes_nothing(system, db, cases, endpoint):
+    service, method, path = endpoint
+    body = body_for(path.replace("%00", "")) if method == "POST" else None
+    with nothing_written(db):
+        response = send(system, service, method, path, cases["pending"], headers=auth(service),
+                        body=body)
+        assert "NUL" in assert_problem(response, 400)["detail"]
+
+
+NUL_QUERIES = [(COMMITTEE, "/api/v1/cases", {"status": "open\x00"}),
+               (COMMITTEE, "/api/v1/cases", {"party": POLICE, "category": "\x00"}),
+               (POLICE, "/api/v1/cases", {"role": "reported\x00"}),
+               (DEVELOPER, "/api/v1/cases", {"cursor": NOT_A_CURSOR + "\x00"}),
+               (PROPERTY, "/api/v1/detections", {"camera_id": TAG + "\x00"}),
+               (COMMITTEE, "/api/v1/case-kpis", {"from": "2025-01-01\x00", "to": "2025-12-31"})]
+
+
+@pytest.mark.parametrize("service,path,args", NUL_QUERIES,
+                         ids=["%s %s %r" % query for query in NUL_QUERIES])
+def test_a_nul_in_a_query_argument_is_400_and_writes_nothing(system, db, service, path, args):
+    with nothing_written(db):
+        response = get_args(system, service, path, args)
+        assert "NUL" in assert_problem(response, 400)["detail"]
+    assert "%00" in response.request.url
 
 
 # --- 404 and 405 -------------------------------------------------------------------

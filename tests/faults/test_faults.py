@@ -27,12 +27,8 @@ pytestmark = pytest.mark.skipif(os.environ.get("LINKAGE_FAULTS") != "1",
                                 reason="fault injection: set LINKAGE_FAULTS=1 to run")
 
 REPO = Path(__file__).resolve().parents[2]
-# Two committee replicas need a database that checks a write's guard
-# atomically (README, WRITE_GUARDS); FerretDB, the local stack's, does not.
-ON_FERRETDB = pytest.mark.xfail(reason="two committee replicas on FerretDB lose updates "
-                                       "(RELIABILITY.md, scenario 6)", strict=False)
-# Seconds each took here in quick mode (2 cores): 71, 128, 72, 87, 76, 157, 83.
-QUICK = [1, 2, 3, 4, 5, pytest.param(6, marks=ON_FERRETDB), 7]
+# Seconds each took here in quick mode (2 cores): 71, 128, 72, 87, 76, 157, 83, 257.
+QUICK = [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 @pytest.mark.slow

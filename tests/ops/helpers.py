@@ -1,10 +1,12 @@
 """What the operations tests share: paths, the service contract, the tools
 they need (installed by scripts/install-ops-tools.sh, never by a test), and a
 small PromQL reader that lists the metric names a query uses."""
+import functools
 import os
 import re
 import shutil
 import socket
+import sys
 
 import pytest
 import yaml
@@ -32,6 +34,12 @@ TOKEN_KEYS = {
     "developer": "DEVELOPER_TOKEN_KEY",
 }
 COMMITTEE = "neighborhood_committee"
+
+# In .env (compose): each service's own broker and database passwords; its
+# users are named after the service.
+_PREFIXES = {service: key.split("_")[0] for service, key in TOKEN_KEYS.items()}
+BROKER_PASSWORDS = {service: "%s_BROKER_PASSWORD" % prefix for service, prefix in _PREFIXES.items()}
+DB_PASSWORDS = {service: "%s_DB_PASSWORD" % prefix for service, prefix in _PREFIXES.items()}
 
 # Metric names of the contract, as `<service>_<suffix>`; histograms are
 # listed by their base name and expand to _bucket, _sum and _count.
@@ -104,6 +112,14 @@ def allowed_metric_name(name):
             or name.startswith("rabbitmq_"))
 
 
+def linkage_command():
+    """The installed console script if there is one, else the module."""
+    for candidate in (os.path.join(REPO, ".venv", "bin", "linkage"), shutil.which("linkage")):
+        if candidate and os.access(candidate, os.X_OK):
+            return [candidate]
+    return [sys.executable, "-m", "shared.cli"]
+
+
 def require_tool(name):
     """Path of a command-line tool; skip the test when it is not installed.
     `make test` runs scripts/install-ops-tools.sh first, so in CI it is."""
@@ -121,6 +137,57 @@ def load_yaml(path):
 def load_yaml_documents(path):
     with open(path) as handle:
         return [doc for doc in yaml.safe_load_all(handle) if doc]
+
+
+# ------------------------------------------------------------------ CRDs
+CRDS = os.path.join(os.path.dirname(__file__), "crds")
+
+
+def crd_schema_errors(doc, directory):
+    """What the API server would say of a custom resource, checked against
+    the CRDs vendored in tests/ops/crds/<directory>: schema violations, and
+    fields its schema does not name (the server drops those silently)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = _crd_schema(doc, os.path.join(CRDS, directory))
+    errors = ["%s: %s" % ("/".join(str(p) for p in error.absolute_path), error.message)
+              for error in jsonschema.Draft4Validator(schema).iter_errors(doc)]
+    return errors + ["unknown field %s" % field for field in _unknown_fields(doc, schema)]
+
+
+def _crd_schema(doc, directory):
+    group, version = doc["apiVersion"].split("/")
+    for crd in _crds(directory):
+        if crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == doc["kind"]:
+            (served,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
+            return served["schema"]["openAPIV3Schema"]
+    raise AssertionError("no vendored CRD for %s %s in %s" % (doc["apiVersion"], doc["kind"], directory))
+
+
+@functools.lru_cache(maxsize=None)
+def _crds(directory):
+    return tuple(load_yaml(os.path.join(directory, name)) for name in sorted(os.listdir(directory)))
+
+
+def _unknown_fields(value, schema, path=""):
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return []
+    found = []
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            if path == "" and key == "metadata":
+                continue  # ObjectMeta: checked by the API server itself, not the CRD
+            if key in properties:
+                found += _unknown_fields(item, properties[key], "%s.%s" % (path, key))
+            elif isinstance(extra, dict):
+                found += _unknown_fields(item, extra, "%s.%s" % (path, key))
+            else:
+                found.append("%s.%s" % (path, key))
+    elif isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value):
+            found += _unknown_fields(item, schema["items"], "%s[%d]" % (path, index))
+    return found
 
 
 def free_port():

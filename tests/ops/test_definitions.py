@@ -1,30 +1,22 @@
 """ops/rabbitmq/definitions.json, the topology RabbitMQ imports at boot in
-compose, is exactly what `linkage topology --definitions` prints, and the
-entrypoint wrapper adds the broker user to it without committing a password.
+compose, is exactly what `linkage topology --definitions` prints; each
+service's permissions reach its own exchange and queues and no other party's;
+and the entrypoint wrapper adds the users to it without committing a password.
 
 Regenerate after a catalogue change with:
     linkage topology --definitions > ops/rabbitmq/definitions.json
 """
 import json
 import os
-import shutil
+import re
 import subprocess
-import sys
 
 import pytest
 
-from tests.ops.helpers import OPS, REPO, SERVICES
+from tests.ops.helpers import BROKER_PASSWORDS, OPS, REPO, SERVICES, linkage_command
 
 DEFINITIONS = os.path.join(OPS, "rabbitmq", "definitions.json")
 RENDER = os.path.join(OPS, "rabbitmq", "render-definitions.sh")
-
-
-def linkage_command():
-    """The installed console script if there is one, else the module."""
-    for candidate in (os.path.join(REPO, ".venv", "bin", "linkage"), shutil.which("linkage")):
-        if candidate and os.access(candidate, os.X_OK):
-            return [candidate]
-    return [sys.executable, "-m", "shared.cli"]
 
 
 def committed():
@@ -53,7 +45,7 @@ def test_committed_definitions_match_linkage_topology():
 
 def test_definitions_hold_the_topology_and_no_users():
     definitions = committed()
-    assert "users" not in definitions and "permissions" not in definitions
+    assert "users" not in definitions  # their passwords are added at boot
     exchanges = by_name(definitions["exchanges"])
     queues = by_name(definitions["queues"])
     for service in SERVICES:
@@ -82,31 +74,86 @@ def test_definitions_hold_the_topology_and_no_users():
             assert exchange["type"] == "topic" and exchange["name"][: -len(".events")] in SERVICES
 
 
-def render(tmp_path, user="linkage", password="s3cret-value_1.2~x"):
+def matching(pattern, names):
+    # RabbitMQ searches a name with the pattern (Erlang's re, PCRE); ours are anchored
+    return {name for name in names if re.search(pattern, name)}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_user_reaches_its_own_exchange_and_queues_only(service):
+    definitions = committed()
+    (granted,) = [p for p in definitions["permissions"] if p["user"] == service]
+    assert granted["vhost"] == "/"
+    exchanges = {e["name"] for e in definitions["exchanges"]} | {"amq.default"}
+    queues = {q["name"] for q in definitions["queues"]}
+    own_exchange = "%s.events" % service
+    own_queues = {name for name in queues if name.startswith(service + ".")}
+    retry_exchanges = {name for name in exchanges if name.startswith("linkage.retry.")}
+    assert own_exchange in exchanges and "%s.dead_letters" % service in own_queues
+    # configure (declare, delete) and read (consume, bind from): its own, nothing else
+    for kind in ("configure", "read"):
+        assert matching(granted[kind], exchanges) == {own_exchange}, kind
+        assert matching(granted[kind], queues) == own_queues, kind
+    # publish: its own events, its retries, its dead letters (default exchange)
+    assert matching(granted["write"], exchanges) == {own_exchange, "amq.default"} | retry_exchanges
+    # no other party's queue to bind to anything (the retry queues share the
+    # retry exchanges' names; a service cannot read them)
+    assert matching(granted["write"], queues) == {q for q in queues if q.startswith("linkage.retry.")}
+
+
+def test_every_service_and_no_one_else_has_permissions():
+    assert sorted(p["user"] for p in committed()["permissions"]) == sorted(SERVICES)
+
+
+PASSWORDS = {key: "%s-pw_1.2~x" % key.split("_")[0].lower() for key in BROKER_PASSWORDS.values()}
+
+
+def render(tmp_path, user="linkage", password="s3cret-value_1.2~x", **overrides):
     out = tmp_path / "run" / "definitions.json"
     env = dict(os.environ, RABBITMQ_USER=user, RABBITMQ_PASSWORD=password,
                LINKAGE_TOPOLOGY=DEFINITIONS, LINKAGE_DEFINITIONS=str(out))
+    env.update(PASSWORDS)
+    env.update(overrides)
+    env = {key: value for key, value in env.items() if value is not None}
     result = subprocess.run(["sh", RENDER], env=env, capture_output=True, text=True, timeout=30)
     return result, out
 
 
-def test_render_adds_the_broker_user_to_the_topology(tmp_path):
+def test_render_adds_the_administrator_and_each_service_user_to_the_topology(tmp_path):
     result, out = render(tmp_path)
     assert result.returncode == 0, result.stderr
     rendered = json.loads(out.read_text())
-    assert rendered["users"] == [{"name": "linkage", "password": "s3cret-value_1.2~x",
-                                  "tags": ["administrator"]}]
+    admin, *services = rendered["users"]
+    assert admin == {"name": "linkage", "password": "s3cret-value_1.2~x", "tags": ["administrator"]}
+    # the services' users are named after them and cannot use the management API
+    assert services == [{"name": service, "password": PASSWORDS[BROKER_PASSWORDS[service]], "tags": []}
+                        for service in SERVICES]
     assert rendered["permissions"] == [{"user": "linkage", "vhost": "/", "configure": ".*",
-                                        "write": ".*", "read": ".*"}]
+                                        "write": ".*", "read": ".*"}] + committed()["permissions"]
     assert rendered["vhosts"] == [{"name": "/"}]
     topology = committed()
     for key in topology:
-        assert rendered[key] == topology[key]
-    assert oct(os.stat(out).st_mode & 0o777) == oct(0o600)  # it holds a password
+        if key != "permissions":
+            assert rendered[key] == topology[key]
+    assert oct(os.stat(out).st_mode & 0o777) == oct(0o600)  # it holds the passwords
 
 
 @pytest.mark.parametrize("password", ['quote"d', "back\\slash", "at@sign", "CHANGE-ME", ""])
-def test_render_refuses_unsafe_or_placeholder_passwords(tmp_path, password):
-    result, out = render(tmp_path, password=password)
+@pytest.mark.parametrize("variable", ["RABBITMQ_PASSWORD", BROKER_PASSWORDS["developer"]])
+def test_render_refuses_unsafe_or_placeholder_passwords(tmp_path, variable, password):
+    result, out = render(tmp_path, **{variable: password})
+    assert result.returncode != 0
+    assert variable in result.stderr
+    assert not out.exists()
+
+
+def test_render_refuses_a_missing_service_password(tmp_path):
+    result, out = render(tmp_path, **{BROKER_PASSWORDS["community_police"]: None})
+    assert result.returncode != 0 and BROKER_PASSWORDS["community_police"] in result.stderr
+    assert not out.exists()
+
+
+def test_render_refuses_an_administrator_named_like_a_service(tmp_path):
+    result, out = render(tmp_path, user="developer")
     assert result.returncode != 0
     assert not out.exists()

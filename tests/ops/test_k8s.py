@@ -51,11 +51,19 @@ def test_kustomization_lists_every_manifest_but_the_secret_template():
 
 def test_no_secret_is_applied_and_the_template_holds_placeholders_only():
     assert not [doc for _, doc in applied_documents() if doc["kind"] == "Secret"]
-    for doc in load_yaml_documents(os.path.join(K8S, "secret.example.yaml")):
+    templates = {doc["metadata"]["name"]: doc
+                 for doc in load_yaml_documents(os.path.join(K8S, "secret.example.yaml"))}
+    for doc in templates.values():
         assert doc["kind"] == "Secret"
-        assert set(doc["stringData"].values()) == {"CHANGE-ME"}
-    names = {doc["metadata"]["name"] for doc in load_yaml_documents(os.path.join(K8S, "secret.example.yaml"))}
-    assert names == {"linkage-secrets", "linkage-mongo-password"}
+        secrets = {key: value for key, value in doc["stringData"].items() if key != "username"}
+        assert set(secrets.values()) == {"CHANGE-ME"}
+    # per service: its broker user (named after it) and its database user's password
+    expected = {"linkage-secrets"}
+    for service in SERVICES:
+        expected |= {"linkage-broker-%s" % dns_name(service),
+                     "linkage-mongo-%s-password" % dns_name(service)}
+        assert templates["linkage-broker-%s" % dns_name(service)]["stringData"]["username"] == service
+    assert set(templates) == expected
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -84,10 +92,12 @@ def test_service_deployment(service):
     # its own agency's token key only
     assert env["LINKAGE_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "linkage-secrets",
                                                                  "key": TOKEN_KEYS[service]}
-    assert env["RABBITMQ_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "linkage-rabbitmq-default-user"
-    assert env["MONGO_URI"]["valueFrom"]["secretKeyRef"] == {"name": "linkage-mongo-admin-linkage",
-                                                            "key": "connectionString.standard"}
-    # AMQP_URI is built from the operator's user; $(VAR) needs VAR defined before it
+    # its own broker and database users (tests/ops/test_k8s_topology.py)
+    assert env["RABBITMQ_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "linkage-broker-%s" % dns_name(service), "key": "password"}
+    assert env["MONGO_URI"]["valueFrom"]["secretKeyRef"] == {
+        "name": "linkage-mongo-%s-connection" % dns_name(service), "key": "connectionString.standard"}
+    # AMQP_URI is built from its user's secret; $(VAR) needs VAR defined before it
     names = [item["name"] for item in container["env"]]
     assert env["AMQP_URI"]["value"] == "pyamqp://$(RABBITMQ_USER):$(RABBITMQ_PASSWORD)@linkage-rabbitmq:5672/"
     assert names.index("RABBITMQ_USER") < names.index("AMQP_URI")
@@ -119,11 +129,9 @@ def test_mongodb_is_a_three_member_operator_replica_set():
     (mongo,) = find("MongoDBCommunity")
     assert mongo["apiVersion"] == "mongodbcommunity.mongodb.com/v1"
     assert mongo["spec"]["members"] == 3 and mongo["spec"]["type"] == "ReplicaSet"
-    (user,) = mongo["spec"]["users"]
-    # the operator names the connection-string secret <name>-<db>-<user>
-    assert "%s-%s-%s" % (mongo["metadata"]["name"], user["db"], user["name"]) == "linkage-mongo-admin-linkage"
-    assert user["passwordSecretRef"]["name"] == "linkage-mongo-password"
-    assert {(role["name"], role["db"]) for role in user["roles"]} == {("readWrite", s) for s in SERVICES}
+    # one user per service, readWrite on its own database only (test_k8s_topology.py)
+    assert {(user["name"], role["name"], role["db"]) for user in mongo["spec"]["users"]
+            for role in user["roles"]} == {(s, "readWrite", s) for s in SERVICES}
 
 
 def prometheus_config():
@@ -172,6 +180,8 @@ def test_core_manifests_match_the_kubernetes_schemas():
     for resource, doc in applied_documents():
         if doc["apiVersion"] in ("rabbitmq.com/v1beta1", "mongodbcommunity.mongodb.com/v1"):
             continue  # custom resources: their schemas come with the operators
+        if doc["apiVersion"] == "keda.sh/v1alpha1":
+            continue  # checked against KEDA's CRD schemas in test_keda.py
         validator.validate(doc, KUBERNETES_VERSION, strict=True)
         checked += 1
     for doc in load_yaml_documents(os.path.join(K8S, "secret.example.yaml")):

@@ -65,6 +65,8 @@ export default {
     previous: "Previous",
     next: "Next",
     range: "{first}–{last} of {total}",
+    capped: "{total}+",
+    restarted: "That page of the list is no longer known; here is its first page.",
   },
   error: {
     network: "Cannot reach the service; check the network and try again.",

@@ -65,6 +65,8 @@ export default {
     previous: "上一页",
     next: "下一页",
     range: "第 {first}–{last} 条，共 {total} 条",
+    capped: "{total}+",
+    restarted: "列表的这一页已无法找到，现显示第一页。",
   },
   error: {
     network: "无法连接服务，请检查网络后重试。",

@@ -37,6 +37,11 @@ function go(path, query = {}) {
   else window.location.hash = hash;
 }
 
+// Another address in place of this one (no history entry to come back to).
+function replace(path, query = {}) {
+  window.location.replace(hashFor(path, query));
+}
+
 function matchRoute(path) {
   const parts = path.split("/").filter(Boolean);
   for (const route of routes) {
@@ -183,7 +188,7 @@ async function render() {
   document.title = t(route.title || route.nav || "app.title") + " · " + word("party", agency);
   frame(current, navRoute, h("p", { class: "loading" }, t("common.loading")));
   const ctx = {
-    agency, path, query, params, session: current, go, refresh: render,
+    agency, path, query, params, session: current, go, replace, refresh: render,
     can: (permission) => api.session.can(permission),
     isCurrent: () => mine === renders,
   };

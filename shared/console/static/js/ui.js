@@ -139,16 +139,26 @@ export function table(columns, items, options = {}) {
     h("table", { class: "list" + (options.class ? " " + options.class : "") }, h("thead", {}, head), h("tbody", {}, rows)));
 }
 
-// The pager of every list: {total, limit, offset} as the API answered.
-export function pager(pageInfo, go) {
-  const { total, limit, offset } = pageInfo;
-  const first = total ? offset + 1 : 0;
-  const last = Math.min(offset + limit, total);
+// How many a list holds, as the API counted: "10,000+" when it stopped
+// counting (`total_capped`).
+export function fmtTotal(pageInfo) {
+  const number = new Intl.NumberFormat(locale()).format(pageInfo.total);
+  return pageInfo.total_capped ? t("pager.capped", { total: number }) : number;
+}
+
+// The pager of every list: `start` (how many items the pages before this
+// one held), the page the API answered ({items, total, total_capped,
+// next}), and where the two buttons go (null: nowhere, so disabled).
+export function pager(start, pageInfo, previous, next) {
+  const count = pageInfo.items.length;
+  const first = count ? start + 1 : 0;
+  const last = count ? start + count : 0;
+  const number = (n) => new Intl.NumberFormat(locale()).format(n);
   return h("nav", { class: "pager", "aria-label": t("pager.label") },
-    button(t("pager.previous"), () => go(Math.max(0, offset - limit)),
-      { action: "previous-page", disabled: offset <= 0 }),
-    h("span", { class: "pager-info" }, t("pager.range", { first, last, total })),
-    button(t("pager.next"), () => go(offset + limit), { action: "next-page", disabled: offset + limit >= total }));
+    button(t("pager.previous"), previous, { action: "previous-page", disabled: !previous }),
+    h("span", { class: "pager-info" },
+      t("pager.range", { first: number(first), last: number(last), total: fmtTotal(pageInfo) })),
+    button(t("pager.next"), next, { action: "next-page", disabled: !next }));
 }
 
 // --- forms --------------------------------------------------------------------------

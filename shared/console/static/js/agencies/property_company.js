@@ -8,7 +8,7 @@ import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
 import { deskRoutes, refreshButton } from "../cases.js";
 import {
-  button, chip, field, flat, fmtDate, fmtTime, form, h, input, place, screen, select, showErrors, table,
+  button, chip, field, flat, fmtDate, fmtTime, fmtTotal, form, h, input, place, screen, select, showErrors, table,
 } from "../ui.js";
 
 const PASS_STATES = ["held", "issued", "refused"];
@@ -45,7 +45,7 @@ async function gate(ctx) {
           h("div", { class: "gate-flat" }, flat(p.address)),
           h("div", { class: "gate-when" }, t("gate.arrival", { date: fmtDate(p.arrival_date) }))))) :
         h("p", { class: "big-hint" }, t("gate.none", { q: text }));
-      if (found.total > found.items.length) results = [results, h("p", { class: "muted" }, t("gate.more", { total: found.total }))];
+      if (found.next) results = [results, h("p", { class: "muted" }, t("gate.more", { total: fmtTotal(found) }))];
     } catch (error) {
       if (!(error instanceof api.ApiError && error.status === 422)) throw error;
       node.querySelector(".field-error-pool").hidden = false;
