@@ -28,6 +28,7 @@ from shared.settings import DEVELOPMENT_SECRET
 from tests.e2e.test_bad_input import (  # noqa: F401 (apis and db are fixtures)
     BAD_CREDENTIALS, MALFORMED, MAX_BODY_BYTES, NOT_A_CURSOR, apis, assert_problem,
     audit_count, db, endpoint_id, error_fields, padded, walk)
+from tests.e2e.grouped import check_each
 from tests.e2e.test_sign_in import PASSWORD, add_user, sign_in
 from tests.support import auth, registration, wait_for
 
@@ -203,17 +204,37 @@ def test_the_write_check_sees_a_write(system, db, users):
             assert response.status_code == 200, response.text
 
 
+def test_a_group_under_one_write_check_fails_naming_the_request_that_wrote(system, db, users):
+    """The control for the tests that send several requests under one check
+    (tests/e2e/grouped.py): a malformed sign-in, then a sign-in that writes (a
+    session and an audit record), then a sign-in that is not an object."""
+    raw = {"malformed": MALFORMED["truncated"], "not an object": b"[]",
+           "a good sign-in": json.dumps(sign_in_body(users, POLICE)).encode()}
+
+    def sent(name):
+        response = post_session(system, POLICE, raw[name])
+        assert response.status_code in (201, 400, 422), response.text
+    with pytest.raises(AssertionError) as failed:
+        check_each(["malformed", "a good sign-in", "not an object"], sent,
+                   lambda: nothing_written(db))
+    message = str(failed.value)
+    assert "the group wrote: " in message and "community_police.sessions/" in message
+    assert "a good sign-in, sent alone, wrote: " in message
+    assert "malformed, sent alone" not in message and "not an object, sent alone" not in message
+
+
 # --- 401 --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("credentials", sorted(BAD_CREDENTIALS))
 @pytest.mark.parametrize("endpoint", GUARDED, ids=endpoint_id)
-def test_a_request_without_a_valid_token_is_401_and_writes_nothing(system, db, endpoint,
-                                                                    credentials):
+def test_a_request_without_a_valid_token_is_401_and_writes_nothing(system, db, endpoint):
+    """Each of BAD_CREDENTIALS in turn, under one write check (tests/e2e/grouped.py)."""
     service, method, path = endpoint
-    with nothing_written(db):
+
+    def refused(credentials):
         response = call(system, service, method, path, BAD_CREDENTIALS[credentials](service))
         assert_problem(response, 401)
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    check_each(sorted(BAD_CREDENTIALS), refused, lambda: nothing_written(db))
 
 
 @pytest.mark.parametrize("service", ALL)
@@ -438,11 +459,12 @@ def test_signing_out_a_machine_token_is_409_and_writes_nothing(system, db, servi
 
 # --- 400, 415, 413 on sign-in ---------------------------------------------------------------
 
-@pytest.mark.parametrize("malformed", sorted(MALFORMED))
 @pytest.mark.parametrize("service", ALL)
-def test_a_malformed_sign_in_is_400_and_writes_nothing(system, db, service, malformed):
-    with nothing_written(db):
+def test_a_malformed_sign_in_is_400_and_writes_nothing(system, db, service):
+    """Each of MALFORMED in turn, under one write check."""
+    def refused(malformed):
         assert_problem(post_session(system, service, MALFORMED[malformed]), 400)
+    check_each(sorted(MALFORMED), refused, lambda: nothing_written(db))
 
 
 def sign_in_body(users, service):
@@ -461,14 +483,14 @@ NOT_JSON = {
 }
 
 
-@pytest.mark.parametrize("content_type", list(NOT_JSON), ids=str)
 @pytest.mark.parametrize("service", ALL)
-def test_a_sign_in_that_is_not_json_is_415_and_writes_nothing(system, db, users, service,
-                                                               content_type):
-    """Even with the right credentials."""
-    raw = NOT_JSON[content_type](sign_in_body(users, service))
-    with nothing_written(db):
+def test_a_sign_in_that_is_not_json_is_415_and_writes_nothing(system, db, users, service):
+    """Even with the right credentials: each of NOT_JSON (None: no
+    Content-Type) in turn, under one write check."""
+    def refused(content_type):
+        raw = NOT_JSON[content_type](sign_in_body(users, service))
         assert_problem(post_session(system, service, raw, content_type), 415)
+    check_each(list(NOT_JSON), refused, lambda: nothing_written(db))
 
 
 @pytest.mark.parametrize("service", ALL)
@@ -550,27 +572,30 @@ def with_user(body, username):
 
 
 @pytest.mark.parametrize("case", sorted(BAD_SIGN_INS))
-@pytest.mark.parametrize("service", ALL)
-def test_a_bad_sign_in_is_422_naming_every_bad_field_and_writes_nothing(system, db, users,
-                                                                        service, case):
+def test_a_bad_sign_in_is_422_naming_every_bad_field_and_writes_nothing(system, db, users, case):
     """Not a failed sign-in: no audit record, no failure counted on the
-    account (the username may be real, even with the right password)."""
+    account (the username may be real, even with the right password). At
+    each agency in turn, under one write check."""
     body, fields = BAD_SIGN_INS[case]
-    with nothing_written(db):
+
+    def refused(service):
         response = post_session(system, service, json.dumps(
             with_user(body, users[service, "staff"])).encode())
         problem = assert_problem(response, 422)
-    assert named(problem) == fields
-    for field in fields:
-        assert field in problem["detail"]
+        assert named(problem) == fields
+        for field in fields:
+            assert field in problem["detail"]
+    check_each(ALL, refused, lambda: nothing_written(db))
 
 
-@pytest.mark.parametrize("body", [[], ["staff", PASSWORD], "staff", 42, None, True], ids=repr)
 @pytest.mark.parametrize("service", ALL)
-def test_a_sign_in_that_is_not_an_object_is_422_and_writes_nothing(system, db, service, body):
-    with nothing_written(db):
+def test_a_sign_in_that_is_not_an_object_is_422_and_writes_nothing(system, db, service):
+    """Each body in turn, under one write check."""
+    def refused(body):
         response = post_session(system, service, json.dumps(body).encode())
         assert error_fields(assert_problem(response, 422)) == ["_body"]
+    check_each([[], ["staff", PASSWORD], "staff", 42, None, True], refused,
+               lambda: nothing_written(db), name=repr)
 
 
 @pytest.mark.parametrize("service", [COMMITTEE, DEVELOPER])
@@ -595,14 +620,15 @@ NUL_SIGN_INS = {
 
 
 @pytest.mark.parametrize("case", sorted(NUL_SIGN_INS))
-@pytest.mark.parametrize("service", ALL)
-def test_a_sign_in_holding_a_nul_is_400_and_writes_nothing(system, db, users, service, case):
+def test_a_sign_in_holding_a_nul_is_400_and_writes_nothing(system, db, users, case):
     """No session, no audit record, no failure counted (the username is real,
-    the password right but for the NUL)."""
-    body = NUL_SIGN_INS[case](users[service, "staff"])
-    with nothing_written(db):
+    the password right but for the NUL). At each agency in turn, under one
+    write check."""
+    def refused(service):
+        body = NUL_SIGN_INS[case](users[service, "staff"])
         problem = assert_problem(post_session(system, service, json.dumps(body).encode()), 400)
-    assert "NUL" in problem["detail"]
+        assert "NUL" in problem["detail"]
+    check_each(ALL, refused, lambda: nothing_written(db))
 
 
 # --- 405 and 404 ------------------------------------------------------------------------------
@@ -999,18 +1025,15 @@ ONE_BAD_ARGUMENT = {
                          {"name": "", "unit": "1", "room": "101"}, {"limit": "0"},
                          {"cursor": NOT_A_CURSOR, "unit": "1"}],
 }
-ONE_BAD = [(service, path, args) for (service, path), cases in ONE_BAD_ARGUMENT.items()
-           for args in cases]
-
-
-@pytest.mark.parametrize("service,path,args", ONE_BAD,
-                         ids=["%s %s %r" % (s, p, sorted(a)) for s, p, a in ONE_BAD])
-def test_a_bad_list_argument_is_422_naming_it_and_writes_nothing(system, db, service, path,
-                                                                  args):
-    bad = [name for name in args if name not in ("unit", "room")]  # those are fine here
-    with nothing_written(db):
+@pytest.mark.parametrize("service,path", list(ONE_BAD_ARGUMENT),
+                         ids=["%s %s" % key for key in ONE_BAD_ARGUMENT])
+def test_a_bad_list_argument_is_422_naming_it_and_writes_nothing(system, db, service, path):
+    """Each set of arguments in turn, under one write check."""
+    def refused(args):
+        bad = [name for name in args if name not in ("unit", "room")]  # those are fine here
         problem = assert_problem(get_args(system, service, path, args), 422)
-    assert named(problem) == sorted(bad)
+        assert named(problem) == sorted(bad)
+    check_each(ONE_BAD_ARGUMENT[service, path], refused, lambda: nothing_written(db), name=repr)
 
 
 EVERY_BAD_ARGUMENT = {

@@ -6,6 +6,7 @@ writes nothing: no document, no audit record, no event to another party."""
 import base64
 import json
 import uuid
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from shared.identity import check_char
 from shared.parties import ALL, COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
 from shared.roles import ROLES
 from shared.settings import DEVELOPMENT_SECRET
+from tests.e2e.grouped import check_each
 from tests.support import Api, auth, registration, token_for, wait_for
 
 pytestmark = pytest.mark.slow
@@ -134,6 +136,14 @@ def written(db, known):
     return state
 
 
+@contextmanager
+def nothing_written(db, known):
+    """`written` is the same after the block as before it."""
+    before = written(db, known)
+    yield
+    assert written(db, known) == before
+
+
 def audit_count(database):
     """How many audit records a service keeps: in a collection a month
     (`audit_YYYY_MM`), or in the one `audit` collection before those."""
@@ -167,6 +177,30 @@ def post_json_bytes(system, service, path, raw):
     return requests.post(system.url(service) + path, data=raw, headers=headers, timeout=15)
 
 
+def test_a_group_under_one_write_check_fails_naming_the_request_that_wrote(apis, db, known):
+    """The control for the tests that send several requests under one check
+    (tests/e2e/grouped.py): a refused decision, an allocation of a new flat
+    (written: counted in `written`), a refused allocation."""
+    def sent(what):
+        if what == "a decision with nothing in it":
+            response = apis[POLICE].post("/api/v1/checks/%s/decision" % known["id"], {})
+        elif what == "an allocation with nothing in it":
+            response = apis[DEVELOPER].post("/api/v1/allocations", {})
+        else:
+            response = apis[DEVELOPER].post("/api/v1/allocations", {
+                "building": "ctl%s" % uuid.uuid4().hex[:8], "unit": "1", "room": "101",
+                "household": ["Control Person"]})
+        assert response.status_code in (201, 422), response.text
+    with pytest.raises(AssertionError) as failed:
+        check_each(["a decision with nothing in it", "a new flat's allocation",
+                    "an allocation with nothing in it"], sent, lambda: nothing_written(db, known))
+    message = str(failed.value)
+    assert "the group wrote: " in message and "'allocations'" in message
+    assert "a new flat's allocation, sent alone, wrote: " in message
+    assert "a decision with nothing in it, sent alone" not in message
+    assert "an allocation with nothing in it, sent alone" not in message
+
+
 # --- 401 and 403 ----------------------------------------------------------------
 
 def _expired_token(agency):
@@ -198,17 +232,18 @@ BAD_CREDENTIALS = {
 }
 
 
-@pytest.mark.parametrize("credentials", sorted(BAD_CREDENTIALS))
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=endpoint_id)
-def test_a_request_without_a_valid_token_is_401_and_writes_nothing(system, known, db, endpoint,
-                                                                    credentials):
+def test_a_request_without_a_valid_token_is_401_and_writes_nothing(system, known, db, endpoint):
+    """Each of BAD_CREDENTIALS in turn, under one write check (tests/e2e/grouped.py)."""
     service, method, path = endpoint
-    before = written(db, known)
-    response = send(system, known, service, method, path,
-                    headers=BAD_CREDENTIALS[credentials](service), body=valid_body(service, path))
-    assert_problem(response, 401)
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert written(db, known) == before
+
+    def refused(credentials):
+        response = send(system, known, service, method, path,
+                        headers=BAD_CREDENTIALS[credentials](service),
+                        body=valid_body(service, path))
+        assert_problem(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    check_each(sorted(BAD_CREDENTIALS), refused, lambda: nothing_written(db, known))
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=endpoint_id)
@@ -237,31 +272,32 @@ MALFORMED = {
 }
 
 
-@pytest.mark.parametrize("malformed", sorted(MALFORMED))
 @pytest.mark.parametrize("endpoint", POST_ENDPOINTS, ids=endpoint_id)
-def test_malformed_json_is_400_and_writes_nothing(system, known, db, endpoint, malformed):
+def test_malformed_json_is_400_and_writes_nothing(system, known, db, endpoint):
+    """Each of MALFORMED in turn, under one write check."""
     service, _, path = endpoint
-    before = written(db, known)
-    response = post_json_bytes(system, service, path.format(**known), MALFORMED[malformed])
-    assert_problem(response, 400)
-    assert written(db, known) == before
+
+    def refused(malformed):
+        response = post_json_bytes(system, service, path.format(**known), MALFORMED[malformed])
+        assert_problem(response, 400)
+    check_each(sorted(MALFORMED), refused, lambda: nothing_written(db, known))
 
 
 @pytest.mark.parametrize("endpoint", POST_ENDPOINTS, ids=endpoint_id)
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "application/xml", None])
-def test_a_body_that_is_not_json_is_415_and_writes_nothing(system, known, db, endpoint,
-                                                            content_type):
+def test_a_body_that_is_not_json_is_415_and_writes_nothing(system, known, db, endpoint):
+    """Each Content-Type in turn (None: none), under one write check."""
     service, _, path = endpoint
-    before = written(db, known)
-    raw = json.dumps(valid_body(service, path)).encode()
-    headers = auth(service)
-    if content_type:
-        headers["Content-Type"] = content_type
-    response = requests.post(url(system, known, service, path), data=raw, headers=headers,
-                             timeout=15)
-    assert_problem(response, 415)
-    assert written(db, known) == before
+
+    def refused(content_type):
+        raw = json.dumps(valid_body(service, path)).encode()
+        headers = auth(service)
+        if content_type:
+            headers["Content-Type"] = content_type
+        response = requests.post(url(system, known, service, path), data=raw, headers=headers,
+                                 timeout=15)
+        assert_problem(response, 415)
+    check_each(["text/plain", "application/x-www-form-urlencoded", "application/xml", None],
+               refused, lambda: nothing_written(db, known))
 
 
 def padded(body, size):
@@ -414,15 +450,17 @@ def test_a_registration_with_one_bad_field_is_422_naming_it(apis, db, known, cas
     assert written(db, known) == before
 
 
-@pytest.mark.parametrize("body", [[], ["a"], "text", 42, None], ids=repr)
 @pytest.mark.parametrize("endpoint", POST_ENDPOINTS, ids=endpoint_id)
-def test_a_body_that_is_not_an_object_is_422(system, known, db, endpoint, body):
+def test_a_body_that_is_not_an_object_is_422(system, known, db, endpoint):
+    """Each body in turn, under one write check."""
     service, _, path = endpoint
-    before = written(db, known)
-    response = post_json_bytes(system, service, path.format(**known), json.dumps(body).encode())
-    problem = assert_problem(response, 422)
-    assert error_fields(problem) == ["_body"]
-    assert written(db, known) == before
+
+    def refused(body):
+        response = post_json_bytes(system, service, path.format(**known),
+                                   json.dumps(body).encode())
+        assert error_fields(assert_problem(response, 422)) == ["_body"]
+    check_each([[], ["a"], "text", 42, None], refused, lambda: nothing_written(db, known),
+               name=repr)
 
 
 def test_a_bad_idempotency_key_is_named_with_the_bad_body_fields(apis, db, known):
@@ -527,31 +565,36 @@ def test_bad_query_arguments_are_422_naming_every_one(system, db, known, endpoin
     assert written(db, known) == before
 
 
-@pytest.mark.parametrize("endpoint", LIST_ENDPOINTS, ids=lambda e: "%s %s" % e)
-@pytest.mark.parametrize("args", [{"limit": "0"}, {"limit": "-1"}, {"limit": "abc"},
-                                  {"offset": "0"},  # paging is by cursor now: unknown
-                                  {"status": "bogus"}], ids=repr)
-def test_one_bad_query_argument_is_422_naming_it(system, db, known, endpoint, args):
-    service, path = endpoint
-    before = written(db, known)
-    response = requests.get(system.url(service) + path, params=args, headers=auth(service),
-                            timeout=15)
-    problem = assert_problem(response, 422)
-    assert error_fields(problem) == list(args)
-    assert written(db, known) == before
+ONE_BAD_ARGUMENT = [{"limit": "0"}, {"limit": "-1"}, {"limit": "abc"},
+                    {"offset": "0"},  # paging is by cursor now: unknown
+                    {"status": "bogus"}]
 
 
 @pytest.mark.parametrize("endpoint", LIST_ENDPOINTS, ids=lambda e: "%s %s" % e)
-@pytest.mark.parametrize("cursor", sorted(BAD_CURSORS))
-def test_a_cursor_no_list_handed_out_is_422_naming_it(system, db, known, endpoint, cursor):
+def test_one_bad_query_argument_is_422_naming_it(system, db, known, endpoint):
+    """Each of ONE_BAD_ARGUMENT in turn, under one write check."""
     service, path = endpoint
-    before = written(db, known)
-    response = requests.get(system.url(service) + path, params={"cursor": BAD_CURSORS[cursor]},
-                            headers=auth(service), timeout=15)
-    problem = assert_problem(response, 422)
-    assert set(error_fields(problem)) == {"cursor"}  # an empty one fails two ways
-    assert "cursor" in problem["detail"]
-    assert written(db, known) == before
+
+    def refused(args):
+        response = requests.get(system.url(service) + path, params=args, headers=auth(service),
+                                timeout=15)
+        assert error_fields(assert_problem(response, 422)) == list(args)
+    check_each(ONE_BAD_ARGUMENT, refused, lambda: nothing_written(db, known), name=repr)
+
+
+@pytest.mark.parametrize("endpoint", LIST_ENDPOINTS, ids=lambda e: "%s %s" % e)
+def test_a_cursor_no_list_handed_out_is_422_naming_it(system, db, known, endpoint):
+    """Each of BAD_CURSORS in turn, under one write check."""
+    service, path = endpoint
+
+    def refused(cursor):
+        response = requests.get(system.url(service) + path,
+                                params={"cursor": BAD_CURSORS[cursor]}, headers=auth(service),
+                                timeout=15)
+        problem = assert_problem(response, 422)
+        assert set(error_fields(problem)) == {"cursor"}  # an empty one fails two ways
+        assert "cursor" in problem["detail"]
+    check_each(sorted(BAD_CURSORS), refused, lambda: nothing_written(db, known))
 
 
 # Cursors in the lists' spelling whose values the database cannot take.
@@ -561,15 +604,16 @@ UNSTORABLE_CURSORS = {"an integer past 64 bits": cursor_of([1, 10 ** 30]),
 
 @pytest.mark.parametrize("endpoint", [e for e in LIST_ENDPOINTS if e[1] != "/api/v1/audit"],
                          ids=lambda e: "%s %s" % e)
-@pytest.mark.parametrize("cursor", sorted(UNSTORABLE_CURSORS))
-def test_a_cursor_the_database_cannot_take_is_422_not_500(system, db, known, endpoint, cursor):
+def test_a_cursor_the_database_cannot_take_is_422_not_500(system, db, known, endpoint):
+    """Each of UNSTORABLE_CURSORS in turn, under one write check."""
     service, path = endpoint
-    before = written(db, known)
-    response = requests.get(system.url(service) + path,
-                            params={"cursor": UNSTORABLE_CURSORS[cursor]}, headers=auth(service),
-                            timeout=15)
-    assert written(db, known) == before
-    assert error_fields(assert_problem(response, 422)) == ["cursor"]
+
+    def refused(cursor):
+        response = requests.get(system.url(service) + path,
+                                params={"cursor": UNSTORABLE_CURSORS[cursor]},
+                                headers=auth(service), timeout=15)
+        assert error_fields(assert_problem(response, 422)) == ["cursor"]
+    check_each(sorted(UNSTORABLE_CURSORS), refused, lambda: nothing_written(db, known))
 
 
 def walk(api, path, **args):

@@ -22,6 +22,7 @@ from shared.parties import ALL, COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
 from tests.e2e.test_bad_input import (  # noqa: F401 (apis and db are fixtures)
     BAD_CREDENTIALS, MALFORMED, MAX_BODY_BYTES, NOT_A_CURSOR, apis, assert_problem, db,
     endpoint_id, error_fields, padded, walk)
+from tests.e2e.grouped import check_each
 from tests.support import auth, wait_for
 
 pytestmark = pytest.mark.slow
@@ -232,18 +233,58 @@ def test_the_write_check_sees_a_write(apis, db):
             assert response.status_code == 201 and not response.json()["reported"], response.text
 
 
+@pytest.mark.parametrize("kind", ["update", "delete"])
+def test_the_write_check_sees_an_update_and_a_delete(db, kind):
+    """The other kinds of write, made here directly (no endpoint deletes): a
+    document of the check's collections changed in a field the platform does
+    not keep (no new `version`), or deleted."""
+    reports = db(POLICE)["case_reports"]
+    scratch = {"_id": "scratch-%s" % uuid.uuid4().hex, "version": 1, "note": "before"}
+    reports.insert_one(scratch)
+    try:
+        with pytest.raises(AssertionError, match="community_police.case_reports/scratch-"):
+            with nothing_written(db):
+                if kind == "update":
+                    reports.update_one({"_id": scratch["_id"]}, {"$set": {"note": "after"}})
+                else:
+                    reports.delete_one({"_id": scratch["_id"]})
+    finally:
+        reports.delete_one({"_id": scratch["_id"]})
+
+
+def test_a_group_under_one_write_check_fails_naming_the_request_that_wrote(apis, db):
+    """The control for the tests that send several bodies under one check
+    (tests/e2e/grouped.py): a refused detection, then one that writes (below
+    the threshold: kept), then another refused one."""
+    bodies = {"refused: confidence 1.5": detection(confidence=1.5),
+              "kept: a dim detection": detection("valid-dim-group-camera", confidence=0.1),
+              "refused: no camera": detection(camera_id=" ")}
+
+    def sent(name):
+        response = apis[PROPERTY].post("/api/v1/detections", bodies[name])
+        assert response.status_code == (201 if name.startswith("kept") else 422), response.text
+    with pytest.raises(AssertionError) as failed:
+        check_each(bodies, sent, lambda: nothing_written(db))
+    message = str(failed.value)
+    assert "the group wrote: " in message and "property_company.detections/" in message
+    assert "kept: a dim detection, sent alone, wrote: " in message
+    assert "refused: confidence 1.5, sent alone" not in message
+    assert "refused: no camera, sent alone" not in message
+
+
 # --- 401 and 403 ---------------------------------------------------------------
 
-@pytest.mark.parametrize("credentials", sorted(BAD_CREDENTIALS))
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=endpoint_id)
-def test_a_request_without_a_valid_token_is_401_and_writes_nothing(system, db, cases, endpoint,
-                                                                    credentials):
+def test_a_request_without_a_valid_token_is_401_and_writes_nothing(system, db, cases, endpoint):
+    """Each of BAD_CREDENTIALS in turn, under one write check (tests/e2e/grouped.py)."""
     service, method, path = endpoint
-    with nothing_written(db):
+
+    def refused(credentials):
         response = send(system, service, method, path, cases["pending"],
                         headers=BAD_CREDENTIALS[credentials](service), body=body_for(path))
         assert_problem(response, 401)
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    check_each(sorted(BAD_CREDENTIALS), refused, lambda: nothing_written(db))
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=endpoint_id)
@@ -259,28 +300,34 @@ def test_another_agencys_token_is_403_and_writes_nothing(system, db, cases, endp
 
 # --- 400, 415, 413, and a body that is not an object ----------------------------
 
-# An accept may be sent without a body: an empty one is an accept, not a 400.
-MALFORMED_POSTS = [(endpoint, name) for endpoint in POST_ENDPOINTS for name in sorted(MALFORMED)
-                   if not (endpoint[2].endswith("/accept") and name == "empty")]
+def malformed_for(path):
+    """MALFORMED's bodies, but an empty one to an accept, which is an accept, not a 400."""
+    return [name for name in sorted(MALFORMED)
+            if not (path.endswith("/accept") and name == "empty")]
 
 
-@pytest.mark.parametrize("endpoint,malformed", MALFORMED_POSTS,
-                         ids=["%s-%s" % (endpoint_id(e), m) for e, m in MALFORMED_POSTS])
-def test_malformed_json_is_400_and_writes_nothing(system, db, cases, endpoint, malformed):
-    service, _, path = endpoint
-    with nothing_written(db):
-        assert_problem(post_raw(system, service, path, cases["pending"], MALFORMED[malformed]), 400)
-
-
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "application/xml", None])
 @pytest.mark.parametrize("endpoint", POST_ENDPOINTS, ids=endpoint_id)
-def test_a_body_that_is_not_json_is_415_and_writes_nothing(system, db, cases, endpoint,
-                                                            content_type):
+def test_malformed_json_is_400_and_writes_nothing(system, db, cases, endpoint):
+    """Each of MALFORMED in turn, under one write check."""
+    service, _, path = endpoint
+
+    def refused(malformed):
+        assert_problem(post_raw(system, service, path, cases["pending"], MALFORMED[malformed]), 400)
+    check_each(malformed_for(path), refused, lambda: nothing_written(db))
+
+
+NOT_JSON_TYPES = ["text/plain", "application/x-www-form-urlencoded", "application/xml", None]
+
+
+@pytest.mark.parametrize("endpoint", POST_ENDPOINTS, ids=endpoint_id)
+def test_a_body_that_is_not_json_is_415_and_writes_nothing(system, db, cases, endpoint):
+    """Each of NOT_JSON_TYPES (None: no Content-Type) in turn, under one write check."""
     service, _, path = endpoint
     raw = json.dumps(body_for(path)).encode()
-    with nothing_written(db):
+
+    def refused(content_type):
         assert_problem(post_raw(system, service, path, cases["pending"], raw, content_type), 415)
+    check_each(NOT_JSON_TYPES, refused, lambda: nothing_written(db))
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=endpoint_id)
@@ -304,13 +351,15 @@ def test_a_chunked_body_over_the_limit_is_413_and_writes_nothing(system, db, cas
         assert_problem(response, 413)
 
 
-@pytest.mark.parametrize("body", [[], [TAG], TAG, 42, None], ids=repr)
 @pytest.mark.parametrize("endpoint", POST_ENDPOINTS, ids=endpoint_id)
-def test_a_body_that_is_not_an_object_is_422(system, db, cases, endpoint, body):
+def test_a_body_that_is_not_an_object_is_422(system, db, cases, endpoint):
+    """Each body in turn, under one write check."""
     service, _, path = endpoint
-    with nothing_written(db):
+
+    def refused(body):
         response = post_raw(system, service, path, cases["pending"], json.dumps(body).encode())
         assert error_fields(assert_problem(response, 422)) == ["_body"]
+    check_each([[], [TAG], TAG, 42, None], refused, lambda: nothing_written(db), name=repr)
 
 
 # --- 422 on bodies --------------------------------------------------------------
@@ -367,14 +416,16 @@ BAD_REPORTS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_REPORTS))
-@pytest.mark.parametrize("service", ALL)
-def test_a_bad_report_is_422_naming_every_bad_field(apis, db, service, case):
+def test_a_bad_report_is_422_naming_every_bad_field(apis, db, case):
+    """To each party in turn, under one write check."""
     spoil, fields = BAD_REPORTS[case]
-    with nothing_written(db):
+
+    def refused(service):
         problem = assert_problem(apis[service].post("/api/v1/cases", spoil(report())), 422)
-    assert named(problem) == fields
-    for field in fields:
-        assert field in problem["detail"]
+        assert named(problem) == fields
+        for field in fields:
+            assert field in problem["detail"]
+    check_each(ALL, refused, lambda: nothing_written(db))
 
 
 @pytest.mark.parametrize("service", ALL)
@@ -424,15 +475,17 @@ BAD_ACTIONS = {
 
 @pytest.mark.parametrize("action,case", sorted(BAD_ACTIONS),
                          ids=["-".join(key) for key in sorted(BAD_ACTIONS)])
-@pytest.mark.parametrize("service", ALL)
-def test_a_bad_action_is_422_naming_every_bad_field(apis, db, cases, service, action, case):
-    """On a case the party could act on: a body that got through would write."""
+def test_a_bad_action_is_422_naming_every_bad_field(apis, db, cases, action, case):
+    """By each party in turn, under one write check, on a case the party could
+    act on: a body that got through would write."""
     body, fields = BAD_ACTIONS[action, case]
     case_id = cases["accepted" if action == "resolve" else "pending"]
-    with nothing_written(db):
+
+    def refused(service):
         problem = assert_problem(apis[service].post(
             "/api/v1/cases/%s/%s" % (case_id, action), body), 422)
-    assert named(problem) == fields
+        assert named(problem) == fields
+    check_each(ALL, refused, lambda: nothing_written(db))
 
 
 # (committee decision, what is wrong): (body, bad fields, the case it is sent
@@ -557,12 +610,14 @@ def test_bad_list_arguments_are_422_naming_every_one(system, db, service, path):
                                   {"offset": "0"},  # paging is by cursor now: unknown
                                   {"status": "bogus"}, {"overdue": "yes"},
                                   {"category": "stray_cats"}, {"role": "owner"}], ids=repr)
-@pytest.mark.parametrize("service", ALL)
-def test_one_bad_case_list_argument_is_422_naming_it(system, db, service, args):
+def test_one_bad_case_list_argument_is_422_naming_it(system, db, args):
+    """At each party in turn, under one write check."""
     bad = [name for name in args if name != "role" or args[name] != "reported"]
-    with nothing_written(db):
+
+    def refused(service):
         problem = assert_problem(get_args(system, service, "/api/v1/cases", args), 422)
-    assert named(problem) == bad  # an empty cursor fails two ways, and is named once
+        assert named(problem) == bad  # an empty cursor fails two ways, and is named once
+    check_each(ALL, refused, lambda: nothing_written(db))
 
 
 @pytest.mark.parametrize("service,role", [(POLICE, "assigned"), (COMMITTEE, "all"),
