@@ -417,7 +417,8 @@ BAD_REGISTRATIONS = {
     "phone 12 digits": (_with(phone="139123456789"), "phone"),
     "phone landline": (_with(phone="02787654321"), "phone"),
     "phone with spaces": (_with(phone="139 1234 5678"), "phone"),
-    "future arrival": (_with(arrival_date=tomorrow()), "arrival_date"),
+    # tomorrow as of the request, not of collection (a run that crosses midnight)
+    "future arrival": (lambda body: dict(body, arrival_date=tomorrow()), "arrival_date"),
     "arrival not a date": (_with(arrival_date="2024-13-01"), "arrival_date"),
     "arrival a timestamp": (_with(arrival_date=1700000000), "arrival_date"),
     "hukou a string": (_with(local_hukou="true"), "local_hukou"),
