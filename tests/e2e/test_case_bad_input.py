@@ -153,7 +153,8 @@ def settled(db, case_id):
 
 
 def settle(db, case_id):
-    return wait_for(lambda: settled(db, case_id), "case %s to settle" % case_id)
+    # 60 s: a machine busy with other work can take more than 30 to settle one.
+    return wait_for(lambda: settled(db, case_id), "case %s to settle" % case_id, timeout=60)
 
 
 # --- cases in every state ----------------------------------------------------
@@ -626,12 +627,12 @@ def test_the_case_list_paged_by_its_cursors_holds_every_case_once(apis, cases, k
                                                                   role):
     """The control for the bad cursors above: the ones the list hands out."""
     whole = walk(apis[service], "/api/v1/cases", role=role, limit=500)
-    pages = walk(apis[service], "/api/v1/cases", role=role, limit=1)
+    pages = walk(apis[service], "/api/v1/cases", role=role, limit=3)
     ids = [item["id"] for item in whole[0]["items"]]
     assert len(whole) == 1 and len(ids) >= 2 and len(set(ids)) == len(ids)
     assert [item["id"] for page in pages for item in page["items"]] == ids
     assert {(page["total"], page["total_capped"], page["limit"]) for page in pages} == {
-        (len(ids), False, 1)}
+        (len(ids), False, 3)}
 
 
 @pytest.mark.parametrize("args", [{"status": "accepted"}, {"status": "returned", "role": "all"},
