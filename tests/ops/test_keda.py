@@ -19,9 +19,9 @@ from shared.cli import SERVICE_CLASSES
 from shared.consumer import EventHandler
 from shared.runner import service_class
 from shared.settings import DEFAULT_RETRY_DELAYS_MS
-from tests.ops.helpers import K8S, SERVICES, load_yaml, load_yaml_documents
+from tests.ops.helpers import K8S, SERVICES, crd_schema_errors, load_yaml, load_yaml_documents
 
-KEDA_CRDS = os.path.join(os.path.dirname(__file__), "crds", "keda-2.20.2")
+KEDA_CRDS = "keda-2.20.2"  # under tests/ops/crds/
 # What the KEDA rabbitmq scaler and the management API impose on a regex trigger
 DEFAULT_PAGE_SIZE = 100        # KEDA errors out if the regex matches more queues than one page
 MAX_FILTER_LENGTH = 1024       # RabbitMQ refuses a longer name filter
@@ -201,46 +201,8 @@ def test_the_trigger_reads_the_services_broker_with_the_operators_user(service):
 
 
 # ------------------------------------------------------------------ KEDA's schemas
-def crd_schema(doc):
-    group, version = doc["apiVersion"].split("/")
-    for name in os.listdir(KEDA_CRDS):
-        crd = load_yaml(os.path.join(KEDA_CRDS, name))
-        if crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == doc["kind"]:
-            (served,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
-            return served["schema"]["openAPIV3Schema"]
-    raise AssertionError("no vendored CRD for %s %s" % (doc["apiVersion"], doc["kind"]))
-
-
-def unknown_fields(value, schema, path=""):
-    """Fields the API server would drop from a custom resource (its schema
-    does not name them): a misspelt field is otherwise silently ignored."""
-    if schema.get("x-kubernetes-preserve-unknown-fields"):
-        return []
-    found = []
-    if isinstance(value, dict):
-        properties = schema.get("properties", {})
-        extra = schema.get("additionalProperties")
-        for key, item in value.items():
-            if path == "" and key == "metadata":
-                continue  # ObjectMeta: checked by the API server itself, not the CRD
-            if key in properties:
-                found += unknown_fields(item, properties[key], "%s.%s" % (path, key))
-            elif isinstance(extra, dict):
-                found += unknown_fields(item, extra, "%s.%s" % (path, key))
-            else:
-                found.append("%s.%s" % (path, key))
-    elif isinstance(value, list) and "items" in schema:
-        for index, item in enumerate(value):
-            found += unknown_fields(item, schema["items"], "%s[%d]" % (path, index))
-    return found
-
-
 def schema_errors(doc):
-    jsonschema = pytest.importorskip("jsonschema")
-    validator = jsonschema.Draft4Validator(crd_schema(doc))
-    errors = ["%s: %s" % ("/".join(str(p) for p in error.absolute_path), error.message)
-              for error in validator.iter_errors(doc)]
-    return errors + ["unknown field %s" % field for field in unknown_fields(doc, crd_schema(doc))]
+    return crd_schema_errors(doc, KEDA_CRDS)
 
 
 def keda_documents():
