@@ -10,7 +10,6 @@ import logging
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import eventlet.event
 import pymongo
 from nameko.extensions import DependencyProvider
 from marshmallow import Schema, fields, validate
@@ -19,6 +18,7 @@ from shared import clock, paging
 from shared.errors import ServiceUnavailable
 from shared.identity import mask_id
 from shared.platform import Platform
+from shared.timer import BackgroundPass
 from shared.web import PageQuery
 
 log = logging.getLogger(__name__)
@@ -204,42 +204,29 @@ class Audit(DependencyProvider):
 
     def setup(self):
         self._known = set()
-        self._thread = None
+        self._retention = BackgroundPass(self._retain, RETENTION_CHECK_SECONDS, "audit_retention",
+                                         immediately=True)
 
     def start(self):
-        log_ = self._log()
-        moved = log_.move_legacy()
+        moved = self._log().move_legacy()
         if moved:
             log.info("moved %d audit records into monthly collections", moved)
-        self._stopped = eventlet.event.Event()
-        self._thread = self.container.spawn_managed_thread(self._retain, identifier="audit_retention")
+        self._retention.start(self.container)
 
     def stop(self):
-        if self._thread is not None:
-            self._stopped.send(True)
-            self._thread.wait()
-            self._thread = None
+        self._retention.stop()
 
     def kill(self):
-        if self._thread is not None:
-            self._thread.kill()
-            self._thread = None
+        self._retention.kill()
 
     def _log(self):
         return AuditLog(self.platform.db, self.platform.metrics, self.container.service_name,
                         self._known)
 
     def _retain(self):
-        days = self.platform.settings.audit_retention_days
-        while True:
-            try:
-                dropped = self._log().drop_expired(days)
-                if dropped:
-                    self.platform.metrics.audit_records_dropped.inc(dropped)
-            except Exception:
-                log.warning("audit retention pass failed; trying again in an hour", exc_info=True)
-            if self._stopped.wait(timeout=RETENTION_CHECK_SECONDS):
-                return
+        dropped = self._log().drop_expired(self.platform.settings.audit_retention_days)
+        if dropped:
+            self.platform.metrics.audit_records_dropped.inc(dropped)
 
     def get_dependency(self, worker_ctx):
         return self._log()

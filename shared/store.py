@@ -5,12 +5,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 
-import eventlet.event
 from nameko.extensions import DependencyProvider
 
 from shared import clock, paging
 from shared.outbox import insert_with_events, update_with_events
 from shared.platform import Platform
+from shared.timer import BackgroundPass
 from shared.writes import Writes
 
 
@@ -254,20 +254,17 @@ class Store(DependencyProvider):
     def start(self):
         self.repository_cls.create_indexes(self.platform.db)
         if self.repository_cls.ARCHIVED:
-            self._stopped = eventlet.event.Event()
-            self._archiving = self.container.spawn_managed_thread(self._archive,
-                                                                  identifier="archive")
+            self._archiving = BackgroundPass(self._archive, self.platform.settings.archive_scan_seconds,
+                                             "archive")
+            self._archiving.start(self.container)
 
     def stop(self):
         if self._archiving is not None:
-            self._stopped.send(True)
-            self._archiving.wait()
-            self._archiving = None
+            self._archiving.stop()
 
     def kill(self):
         if self._archiving is not None:
             self._archiving.kill()
-            self._archiving = None
 
     def repository(self):
         repository = self.repository_cls(self.platform.db, self.platform.catalogue,
@@ -280,17 +277,13 @@ class Store(DependencyProvider):
         return self.repository()
 
     def _archive(self):
-        every = self.platform.settings.archive_scan_seconds
-        while not self._stopped.wait(timeout=every):
-            try:
-                while True:
-                    moved = self.repository().archive_finished()
-                    for name, count in moved.items():
-                        self.platform.metrics.archived.labels(name).inc(count)
-                    if max(moved.values(), default=0) < ARCHIVE_BATCH or self._stopped.ready():
-                        break
-            except Exception:
-                log.warning("archiving failed; trying again in %ss", every, exc_info=True)
+        """Batch after batch, until one is not full."""
+        while True:
+            moved = self.repository().archive_finished()
+            for name, count in moved.items():
+                self.platform.metrics.archived.labels(name).inc(count)
+            if max(moved.values(), default=0) < ARCHIVE_BATCH or self._archiving.stopping:
+                return
 
 
 def insert_once(repository, collection, document, events=(), made_at=None):
