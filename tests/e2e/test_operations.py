@@ -7,14 +7,13 @@ import sys
 import uuid
 
 import pytest
-from kombu import Connection
 
 from shared import clock
 from shared.catalogue import CATALOGUE
 from shared.identity import make_id_number
 from shared.parties import ALL, COMMITTEE, POLICE
 from tests.e2e.test_returnee_linkage import first, register
-from tests.support import Api, registration, wait_for
+from tests.support import Api, publishing_connection, registration, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +28,7 @@ def linkage_cli(system, *args):
 
 def publish(system, event_type, payload, correlation_id):
     envelope = CATALOGUE.new_event(event_type, payload, correlation_id)
-    with Connection(system.amqp_uri) as connection:
+    with publishing_connection(system.amqp_uri) as connection:
         connection.Producer(serializer="json").publish(
             envelope, exchange="%s.events" % envelope["producer"], routing_key=event_type)
     return envelope

@@ -5,12 +5,11 @@ import time
 
 import pytest
 import requests
-from kombu import Connection
 
 from shared import deadletters, topology
 from shared.settings import Settings
 from tests.platform.toy import TAKER_BEHAVIOUR, TOY_CATALOGUE, MakerService, TakerService
-from tests.support import free_port, token_for, wait_for
+from tests.support import free_port, publishing_connection, token_for, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +86,7 @@ def test_the_same_event_delivered_twice_has_one_effect(toy):
                                        "dup-1", producer="maker")
     taker_url = services["taker"][1]
     before = consumed(taker_url)  # the process's metrics outlive earlier tests' containers
-    with Connection(config["AMQP_URI"]) as connection:
+    with publishing_connection(config["AMQP_URI"]) as connection:
         producer = connection.Producer(serializer="json")
         for _ in range(2):
             producer.publish(envelope, exchange=topology.event_exchange_name("maker"),
@@ -122,7 +121,7 @@ def test_transient_failures_retry_with_growing_delay_then_dead_letter_and_replay
     wait_for(lambda: taken(taker, thing_id), "the replayed event to be applied")
     assert dead_letters(config) == []
     # Replaying a copy of an event that was applied already changes nothing.
-    with Connection(config["AMQP_URI"]) as connection:
+    with publishing_connection(config["AMQP_URI"]) as connection:
         connection.Producer(serializer="json").publish(
             letter["body"], exchange="", routing_key="taker.thing_made")
     wait_for(lambda: len(TAKER_BEHAVIOUR["attempts"]) >= 6, "the copy to be handled")
@@ -147,7 +146,7 @@ def test_an_invalid_event_dead_letters_with_the_reason(toy):
     envelope = TOY_CATALOGUE.new_event("thing_made", {"thing_id": "x", "label": "y"}, "x",
                                        producer="maker")
     del envelope["payload"]["label"]
-    with Connection(config["AMQP_URI"]) as connection:
+    with publishing_connection(config["AMQP_URI"]) as connection:
         connection.Producer(serializer="json").publish(
             envelope, exchange=topology.event_exchange_name("maker"), routing_key="thing_made")
     wait_for(lambda: dead_letters(config), "the invalid event to be dead-lettered")
@@ -189,7 +188,7 @@ def test_an_event_the_broker_refuses_is_set_aside_and_the_rest_keep_flowing(toy)
 def test_an_undecodable_message_is_dead_lettered_and_never_logged(toy, caplog, raw, content_type):
     services = toy("taker")
     config = services["taker"][2]
-    with Connection(config["AMQP_URI"]) as connection:
+    with publishing_connection(config["AMQP_URI"]) as connection:
         connection.Producer().publish(raw, exchange=topology.event_exchange_name("maker"),
                                       routing_key="thing_made", content_type=content_type,
                                       content_encoding="utf-8", message_id="raw-1")
