@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help venv stack stop status run test test-fast test-browser bench faults up down clean ops-tools
+.PHONY: help venv stack stop status run test test-fast test-browser bench bench-growth faults up down clean ops-tools
 
 help:
 	@echo "make run        local stack + the five services (Ctrl-C stops them)"
@@ -15,6 +15,7 @@ help:
 	@echo "make test-browser  the consoles in a real Chromium (browser_tests/)"
 	@echo "make stack|stop|status   the local RabbitMQ and MongoDB-protocol database"
 	@echo "make bench      the throughput and latency benchmark (see BENCHMARKS.md)"
+	@echo "make bench-growth  latency against stored data, 1k/10k/100k linkages, on a private stack"
 	@echo "make faults     fault injection with a ledger, each scenario on a private stack (RELIABILITY.md)"
 	@echo "make up|down    the whole system under docker compose"
 
@@ -58,6 +59,12 @@ test-fast: stack
 
 bench: stack
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bench $(BENCH_ARGS)
+
+# Starts a private stack of its own (scripts/stack.sh with another STACK_DIR, free
+# ports), so it needs the venv, not the local stack. BENCH_GROWTH_ARGS="--sizes 200,1000
+# --samples 20" for the smoke run, "--backend sqlite", "--sizes 1000,10000" etc.
+bench-growth: venv
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bench.growth $(BENCH_GROWTH_ARGS)
 
 # Each scenario starts its own stack on ports of its own (scripts/stack.sh with
 # another STACK_DIR), so this needs the venv, not the local stack; stack.sh
