@@ -318,7 +318,15 @@ class Cloner:
             if isinstance(value, str):
                 return text(value)
             if isinstance(value, dict):
-                return {text(key): rewrite(item) for key, item in value.items()}
+                out = {text(key): rewrite(item) for key, item in value.items()}
+                # A date naming the day of a time beside it (an audit record's
+                # `day` of its `at`) follows that time, not noon of its day.
+                days = {item.date().isoformat(): (item + shift).date().isoformat()
+                        for item in value.values() if isinstance(item, datetime)}
+                for key, item in value.items():
+                    if days and isinstance(item, str) and item in days:
+                        out[text(key)] = days[item]
+                return out
             if isinstance(value, list):
                 return [rewrite(item) for item in value]
             if isinstance(value, datetime):

@@ -226,6 +226,16 @@ start_postgres() {
   if [[ $("${q[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'") != 1 ]]; then
     "${q[@]}" -c "CREATE DATABASE ferretdb" >/dev/null || die "could not create database ferretdb on 127.0.0.1:$PG_PORT"
   fi
+  install_equality_indexes "$bin"
+}
+
+# Equality lookups answered by an index, not a scan (see the file). At every
+# start, and when reusing our running PostgreSQL: it is idempotent, and it
+# indexes the tables made before it too.
+install_equality_indexes() {  # BIN
+  "$1/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d ferretdb -v ON_ERROR_STOP=1 \
+    -f "$REPO/ops/postgres/equality-indexes.sql" >/dev/null ||
+    die "could not install ops/postgres/equality-indexes.sql in database ferretdb"
 }
 
 pg_gone() { ! pid_alive "$PG_PIDFILE"; }
@@ -373,6 +383,10 @@ cmd_up() {
     if backend=$(ferretdb_backend) && [[ $backend != "$FERRETDB_HANDLER "* ]]; then
       log "WARNING: our FerretDB runs on $backend, not on $FERRETDB_HANDLER; to change it," \
           "'down' and 'up' again (a backend keeps its own data), or use a private stack (other STACK_DIR, MONGO_URI)"
+    fi
+    if [[ $backend == postgresql* ]] && pid_alive "$PG_PIDFILE"; then
+      PG_PORT=$(sed -n 4p "$PG_PIDFILE")
+      install_equality_indexes "$(pg_bindir)"
     fi
   elif tcp_open "$MONGO_HOST" "$MONGO_PORT"; then
     die "something listens on $MONGO_HOST:$MONGO_PORT but does not answer a MongoDB ping"

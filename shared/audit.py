@@ -26,13 +26,29 @@ log = logging.getLogger(__name__)
 # One collection per calendar month (UTC) of records: a page of the newest
 # reads the months it needs, not every record ever kept, and retention drops
 # a whole month at once. `audit` was the single collection before.
+#
+# Each record also names its UTC `day`, and a page of the newest records is
+# read a day at a time ({day: D} is an index lookup everywhere), newest day
+# first: a database that sorts in its own process (FerretDB) then sorts one
+# day's records, not a month's (measured: the first page of a month of 25k
+# records took 1.2 s that way). A page for one person (an index lookup by
+# `returnee_id`) or of one kind of sign-in event (rare) is read a month at
+# a time.
 PREFIX = "audit_"
 LEGACY = "audit"
 RETENTION_CHECK_SECONDS = 3600
+DAY_INDEX = [("day", 1), ("agency", 1), ("at", -1), ("_id", -1)]
+PERSON_INDEX = [("returnee_id", 1), ("at", -1)]
+MARKS = "marks"             # what was done once to the months of earlier versions
+DAYS_ADDED = "days_added"
 
 
 def month_name(at):
     return "%s%04d_%02d" % (PREFIX, at.year, at.month)
+
+
+def day_name(at):
+    return "%04d-%02d-%02d" % (at.year, at.month, at.day)
 
 
 def month_start(name):
@@ -100,6 +116,7 @@ class AuditLog:
         records = [{
             "_id": str(uuid.uuid4()),
             "at": now,
+            "day": day_name(now),
             "user": principal.subject,
             "agency": principal.agency,
             "returnee_id": person["returnee_id"],
@@ -118,7 +135,7 @@ class AuditLog:
     def account_event(self, username, action, via, purpose):
         """A sign-in, a failed one, a lockout or a sign-out."""
         now = clock.utcnow()
-        record = {"_id": str(uuid.uuid4()), "at": now, "action": action,
+        record = {"_id": str(uuid.uuid4()), "at": now, "day": day_name(now), "action": action,
                   "user": username, "agency": self.agency, "via": via, "purpose": purpose}
         try:
             self._month(now).insert_one(record)
@@ -129,14 +146,36 @@ class AuditLog:
     def _month(self, at):
         name = month_name(at)
         if name not in self._known:
-            self.db[name].create_index([("agency", 1), ("at", -1), ("_id", -1)])
+            collection = self.db[name]
+            collection.create_index(DAY_INDEX)
+            collection.create_index(PERSON_INDEX)
             self._known.add(name)
         return self.db[name]
 
-    def records(self, returnee_id=None, action=None, limit=100, cursor=None):
+    def add_days(self, batch=1000):
+        """Give the records of earlier versions, which have no `day`, theirs:
+        once per database (marked done); how many were given one."""
+        if self.db[MARKS].find_one({"_id": DAYS_ADDED}):
+            return 0
+        added = 0
+        for name in months(self.db):
+            self._month(month_start(name))  # the indexes of this version
+            while True:
+                records = list(self.db[name].find({"day": {"$exists": False}}, {"at": 1}).limit(batch))
+                if not records:
+                    break
+                for record in records:
+                    self.db[name].update_one({"_id": record["_id"]},
+                                             {"$set": {"day": day_name(_aware(record["at"]))}})
+                added += len(records)
+        self.db[MARKS].update_one({"_id": DAYS_ADDED}, {"$set": {"at": clock.utcnow()}}, upsert=True)
+        return added
+
+    def records(self, returnee_id=None, action=None, limit=100, cursor=None, today=None):
         """This agency's records, newest first, from `cursor` on: the body
         of a page ({items, next}). Months are read newest first until the
-        page is full."""
+        page is full; within a month, one person's records or one kind of
+        account event at once, anything else a day at a time."""
         query = {"agency": self.agency}
         if returnee_id:
             query["returnee_id"] = returnee_id
@@ -144,22 +183,33 @@ class AuditLog:
             query["action"] = {"$exists": False}
         elif action:
             query["action"] = action
-        below = paging.decode(cursor)[0] if cursor else None
-        items, more = [], False
+        below = _aware(paging.decode(cursor)[0]) if cursor else None
+        last_day = (today or clock.utcnow()).date()
+        if below is not None:
+            last_day = min(last_day, below.date())
+        items = []
         for name in months(self.db):
-            if below is not None and month_start(name) > _aware(below):
+            start = month_start(name)
+            if start.date() > last_day:
                 continue  # a month after the cursor: all of it was on earlier pages
-            wanted = limit - len(items) + 1
-            found = list(self.db[name].find(paging.after(query, "at", pymongo.DESCENDING, cursor))
-                         .sort([("at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
-                         .limit(wanted))
-            items += found
+            if returnee_id or action not in (None, "full_identity_read"):
+                parts = [query]
+            else:
+                end = _next_month(start).date() - timedelta(days=1)
+                parts = [dict(query, day=(min(end, last_day) - timedelta(days=back)).isoformat())
+                         for back in range((min(end, last_day) - start.date()).days + 1)]
+            for part in parts:
+                wanted = limit - len(items) + 1
+                items += list(self.db[name].find(paging.after(part, "at", pymongo.DESCENDING, cursor))
+                              .sort([("at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
+                              .limit(wanted))
+                if len(items) > limit:
+                    break
             if len(items) > limit:
-                more = True
                 break
         page = items[:limit]
         return {"items": AuditRecordSchema(many=True).dump(page),
-                "next": paging.encode(page[-1], "at") if more else None}
+                "next": paging.encode(page[-1], "at") if len(items) > limit else None}
 
     def drop_expired(self, retention_days, now=None):
         """Drop the months that ended more than `retention_days` ago; the
@@ -183,8 +233,9 @@ class AuditLog:
             if not records:
                 return moved
             for record in records:
-                self._month(_aware(record["at"])).replace_one({"_id": record["_id"]}, record,
-                                                              upsert=True)
+                when = _aware(record["at"])
+                record.setdefault("day", day_name(when))
+                self._month(when).replace_one({"_id": record["_id"]}, record, upsert=True)
             legacy.delete_many({"_id": {"$in": [record["_id"] for record in records]}})
             moved += len(records)
 
@@ -208,9 +259,13 @@ class Audit(DependencyProvider):
                                          immediately=True)
 
     def start(self):
-        moved = self._log().move_legacy()
+        trail = self._log()
+        moved = trail.move_legacy()
         if moved:
             log.info("moved %d audit records into monthly collections", moved)
+        added = trail.add_days()
+        if added:
+            log.info("gave %d audit records of earlier versions their day", added)
         self._retention.start(self.container)
 
     def stop(self):

@@ -38,7 +38,8 @@ def at(month, day, hour=0):
 
 
 def write(trail, when, index, agency="community_police", returnee="r-1"):
-    trail._month(when).insert_one({"_id": "a%03d" % index, "at": when, "user": "u", "agency": agency,
+    trail._month(when).insert_one({"_id": "a%03d" % index, "at": when, "day": audit.day_name(when),
+                                   "user": "u", "agency": agency,
                                    "returnee_id": returnee, "id_masked": "1101**********0011",
                                    "via": "GET /x", "purpose": "test"})
 
@@ -46,7 +47,7 @@ def write(trail, when, index, agency="community_police", returnee="r-1"):
 def pages(trail, limit, **filters):
     result, cursor = [], None
     while True:
-        page = trail.records(limit=limit, cursor=cursor, **filters)
+        page = trail.records(limit=limit, cursor=cursor, today=at(12, 31), **filters)
         result.append([item["id"] for item in page["items"]])
         cursor = page["next"]
         if cursor is None:
@@ -95,6 +96,33 @@ def test_records_of_the_single_collection_move_into_their_months(db, trail):
     assert db[audit.LEGACY].count_documents({}) == 0
     assert audit.count_records(db) == 5
     assert db["audit_2026_07"].count_documents({}) == 2
+    assert db["audit_2026_07"].find_one({"_id": "old-1"})["day"] == "2026-07-02"
+    assert [i for page in pages(trail, 2) for i in page] == ["old-3", "old-1", "old-4", "old-2", "old-0"]
+
+
+def test_records_of_earlier_versions_get_their_day_once(db, trail):
+    """Months written before records had a `day`: a day-at-a-time page would
+    miss them, so the service gives them theirs at start, once."""
+    for index, when in enumerate([at(10, 3, 5), at(10, 3, 6), at(11, 1)]):
+        trail._month(when).insert_one({"_id": "v%d" % index, "at": when, "agency": "community_police"})
+    assert pages(trail, 5) == [[]]  # control: without a day they are not found
+    assert trail.add_days(batch=2) == 3
+    assert db["audit_2026_10"].find_one({"_id": "v1"})["day"] == "2026-10-03"
+    assert pages(trail, 2) == [["v2", "v1"], ["v0"]]
+    trail._month(at(11, 2)).insert_one({"_id": "late", "at": at(11, 2), "agency": "community_police"})
+    assert trail.add_days() == 0  # done once: a record written since has its day from the writer
+
+
+def test_a_page_of_the_newest_reads_on_through_days_and_months_from_its_cursor(db, trail):
+    moments = [at(10, 30, 1), at(11, 10, 0), at(11, 10, 1), at(11, 11, 0), at(11, 11, 1), at(11, 29, 5)]
+    for index, when in enumerate(moments):
+        write(trail, when, index)
+    write(trail, at(12, 1), 98)  # after "today": never reached
+    first = trail.records(limit=3, today=at(11, 30))
+    assert [item["id"] for item in first["items"]] == ["a005", "a004", "a003"]
+    second = trail.records(limit=3, cursor=first["next"], today=at(11, 30))
+    assert [item["id"] for item in second["items"]] == ["a002", "a001", "a000"]
+    assert second["next"] is None
 
 
 def test_a_cursor_from_elsewhere_is_refused_by_the_api_schema():
