@@ -246,6 +246,24 @@ def dated_collection(collection, document, shift):
     return collection
 
 
+def dated_document(collection, template, copy, shift):
+    """In a collection named by a month, a date that names the day of the
+    document's time (an audit record's `day` of its `at`) follows that time
+    (moved by `shift`), not noon of its day as other dates do."""
+    match = MONTH_IN_NAME.search(collection)
+    if match is None:
+        return copy
+    year, month = int(match.group(1)), int(match.group(3))
+    for value in template.values():
+        if isinstance(value, datetime) and (value.year, value.month) == (year, month):
+            day, moved = value.date().isoformat(), (value + shift).date().isoformat()
+            for key, item in template.items():
+                if item == day:
+                    copy[key] = moved
+            break
+    return copy
+
+
 # ------------------------------------------------------------------ the copy
 class Cloner:
     """Clones numbered 0, 1, 2, ...: clone n copies template n mod T."""
@@ -286,7 +304,8 @@ class Cloner:
         mapping = self.mapping(number) if mapping is None else mapping
         shift = self.shift(number)
         rewrite = self.rewriter(mapping, shift)
-        documents = [(db, dated_collection(collection, doc, shift), rewrite(doc))
+        documents = [(db, dated_collection(collection, doc, shift),
+                      dated_document(collection, doc, rewrite(doc), shift))
                      for db, collection, doc in self.plan.family(template, self.age(number, now))]
         return mapping[self.plan.template_ids[template]], documents, mapping
 
@@ -318,15 +337,7 @@ class Cloner:
             if isinstance(value, str):
                 return text(value)
             if isinstance(value, dict):
-                out = {text(key): rewrite(item) for key, item in value.items()}
-                # A date naming the day of a time beside it (an audit record's
-                # `day` of its `at`) follows that time, not noon of its day.
-                days = {item.date().isoformat(): (item + shift).date().isoformat()
-                        for item in value.values() if isinstance(item, datetime)}
-                for key, item in value.items():
-                    if days and isinstance(item, str) and item in days:
-                        out[text(key)] = days[item]
-                return out
+                return {text(key): rewrite(item) for key, item in value.items()}
             if isinstance(value, list):
                 return [rewrite(item) for item in value]
             if isinstance(value, datetime):
