@@ -66,3 +66,23 @@ def test_a_page_written_between_two_reads_does_not_shift_the_next(things):
 def test_a_cursor_no_page_handed_out_is_refused(cursor):
     with pytest.raises(paging.BadCursor):
         paging.decode(cursor)
+
+
+def test_a_later_page_keeps_the_query_s_fields_at_the_top_level_where_it_can():
+    """FerretDB hands only top-level fields to its backend (and its index):
+    the cursor's condition goes beside the query's fields, under "$and" only
+    where the two would share a key."""
+    cursor = paging.encode({"_id": "t07", "at": datetime(2026, 11, 1, tzinfo=timezone.utc)}, "at")
+    beside = paging.after({"kind": "odd", "day": "2026-11-01"}, "at", pymongo.DESCENDING, cursor)
+    assert beside["kind"] == "odd" and beside["day"] == "2026-11-01" and "$or" in beside
+    both = paging.after({"$or": [{"kind": "odd"}, {"kind": "even"}]}, "at", pymongo.DESCENDING, cursor)
+    assert list(both) == ["$and"]
+    by_id = paging.after({"_id": {"$ne": "t01"}}, "_id", pymongo.ASCENDING, cursor)
+    assert list(by_id) == ["$and"]
+
+
+@pytest.mark.parametrize("query", [{"kind": "odd"}, {"$or": [{"kind": "odd"}, {"_id": "t02"}]}])
+def test_pages_of_a_filtered_query_hold_each_match_once_either_way(things, query):
+    expected = sorted((doc for doc in things.find(query)), key=lambda d: (d["at"], d["_id"]), reverse=True)
+    found = [item["_id"] for page in walk(things, query, "at", pymongo.DESCENDING, 4) for item in page.items]
+    assert found == [doc["_id"] for doc in expected]
