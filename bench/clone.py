@@ -276,6 +276,8 @@ class Cloner:
         self.next_number = 0
         self.recent = deque(maxlen=16)  # (number, returnee id, mapping) of the last clones copied
         self._needs = {}
+        self.sources = {}   # (db, collection named by another month) -> the template's collection
+        self._indexed = set()
 
     def template_of(self, number):
         return number % len(self.plan.template_ids)
@@ -304,9 +306,12 @@ class Cloner:
         mapping = self.mapping(number) if mapping is None else mapping
         shift = self.shift(number)
         rewrite = self.rewriter(mapping, shift)
-        documents = [(db, dated_collection(collection, doc, shift),
-                      dated_document(collection, doc, rewrite(doc), shift))
-                     for db, collection, doc in self.plan.family(template, self.age(number, now))]
+        documents = []
+        for db, collection, doc in self.plan.family(template, self.age(number, now)):
+            target = dated_collection(collection, doc, shift)
+            if target != collection:
+                self.sources[(db, target)] = collection
+            documents.append((db, target, dated_document(collection, doc, rewrite(doc), shift)))
         return mapping[self.plan.template_ids[template]], documents, mapping
 
     def kept(self, count):
@@ -361,6 +366,8 @@ class Cloner:
                     ids.append(returnee_id)
                     for db, collection, doc in documents:
                         targets[(db, collection)].append(doc)
+                for key in targets:
+                    self._same_indexes(client, key)
                 jobs = {key: pool.submit(_insert, client[key[0]][key[1]], docs, batch)
                         for key, docs in targets.items()}
                 for key, job in jobs.items():
@@ -368,6 +375,18 @@ class Cloner:
                 if log and count > chunk:
                     log("    %d of %d copied" % (len(ids), count))
         return ids, inserted
+
+    def _same_indexes(self, client, key):
+        """A collection of another month, made by the copy, gets the indexes
+        its template's collection has: the services make each month's when
+        they first write to it, as they did the template's."""
+        if key in self._indexed or key not in self.sources:
+            return
+        db = client[key[0]]
+        for name, info in db[self.sources[key]].index_information().items():
+            if name != "_id_":
+                db[key[1]].create_index(info["key"], name=name, unique=info.get("unique", False))
+        self._indexed.add(key)
 
 
 def _insert(collection, documents, batch):
