@@ -168,8 +168,14 @@ class AuditLog:
                     self.db[name].update_one({"_id": record["_id"]},
                                              {"$set": {"day": day_name(_aware(record["at"]))}})
                 added += len(records)
-        self.db[MARKS].update_one({"_id": DAYS_ADDED}, {"$set": {"at": clock.utcnow()}}, upsert=True)
+        self._mark_days_added()
         return added
+
+    def _mark_days_added(self):
+        try:
+            self.db[MARKS].insert_one({"_id": DAYS_ADDED, "at": clock.utcnow()})
+        except pymongo.errors.DuplicateKeyError:
+            pass  # a replica starting at the same time marked it (found by fault scenario 6)
 
     def records(self, returnee_id=None, action=None, limit=100, cursor=None, today=None):
         """This agency's records, newest first, from `cursor` on: the body
@@ -235,7 +241,10 @@ class AuditLog:
             for record in records:
                 when = _aware(record["at"])
                 record.setdefault("day", day_name(when))
-                self._month(when).replace_one({"_id": record["_id"]}, record, upsert=True)
+                try:
+                    self._month(when).replace_one({"_id": record["_id"]}, record, upsert=True)
+                except pymongo.errors.DuplicateKeyError:
+                    pass  # a replica starting at the same time moved it
             legacy.delete_many({"_id": {"$in": [record["_id"] for record in records]}})
             moved += len(records)
 

@@ -113,6 +113,15 @@ def test_records_of_earlier_versions_get_their_day_once(db, trail):
     assert trail.add_days() == 0  # done once: a record written since has its day from the writer
 
 
+def test_replicas_starting_together_both_start(db, trail):
+    """Both found the mark missing and both mark it: the second must not
+    fail its start (fault scenario 6 saw a replica exit on it)."""
+    other = audit.AuditLog(db, Metrics(), "community_police", set())
+    trail._mark_days_added()
+    other._mark_days_added()
+    assert list(db[audit.MARKS].find()) == [{"_id": audit.DAYS_ADDED, "at": db[audit.MARKS].find_one()["at"]}]
+
+
 def test_a_page_of_the_newest_reads_on_through_days_and_months_from_its_cursor(db, trail):
     moments = [at(10, 30, 1), at(11, 10, 0), at(11, 10, 1), at(11, 11, 0), at(11, 11, 1), at(11, 29, 5)]
     for index, when in enumerate(moments):
