@@ -48,10 +48,15 @@ def run_schemathesis(system, service):
         cwd=REPO, capture_output=True, text=True, timeout=900)
 
 
+ATTEMPTS = 3
+
+
 def crashed_without_finding(output):
-    """Schemathesis itself crashed (a "Runtime Error" inside the tool, seen
-    once here as a CPython AST error while it built a traceback) and found
-    nothing about the API: worth one more run, not a finding."""
+    """Schemathesis itself crashed (a "Runtime Error" inside the tool: CPython
+    3.11.7's "AST constructor recursion depth mismatch" while Hypothesis
+    reads a filter's source, in the coverage phase; 3 times in one run here,
+    twice in a row for one service) and found nothing about the API: worth
+    another run, not a finding."""
     summary = output[output.rfind("SUMMARY"):]
     return "Runtime Error" in summary and "Failures:" not in summary
 
@@ -61,8 +66,10 @@ def test_schemathesis_with_every_check_finds_nothing(system, service):
     result = run_schemathesis(system, service)
     report = REPO / ".stack" / ("schemathesis-%s.txt" % service)
     report.parent.mkdir(exist_ok=True)
-    if result.returncode != 0 and crashed_without_finding(result.stdout):
-        report.with_suffix(".crashed.txt").write_text(result.stdout + result.stderr)
+    for attempt in range(1, ATTEMPTS):
+        if result.returncode == 0 or not crashed_without_finding(result.stdout):
+            break
+        report.with_suffix(".crashed-%d.txt" % attempt).write_text(result.stdout + result.stderr)
         result = run_schemathesis(system, service)
     report.write_text(result.stdout + result.stderr)
     assert result.returncode == 0, "see %s\n%s" % (report, result.stdout[-20000:] + result.stderr[-3000:])
