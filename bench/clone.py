@@ -230,37 +230,43 @@ def _attach(held, owner):
             return where
 
 
+def _month_time(collection, document):
+    """(the month in a collection's name, the document's first time in that
+    month), or None for a collection not named by a month."""
+    match = MONTH_IN_NAME.search(collection)
+    if match is None:
+        return None
+    year, month = int(match.group(1)), int(match.group(3))
+    for value in document.values():
+        if isinstance(value, datetime) and (value.year, value.month) == (year, month):
+            return match, value
+    return None
+
+
 def dated_collection(collection, document, shift):
     """A collection named by a month (`audit_2026_11`) for the document's
     own time moved by `shift`: the month of its first time field that lies in
     the month of the name."""
-    match = MONTH_IN_NAME.search(collection)
-    if match is None:
+    found = _month_time(collection, document)
+    if found is None:
         return collection
-    year, separator, month = int(match.group(1)), match.group(2), int(match.group(3))
-    for value in document.values():
-        if isinstance(value, datetime) and (value.year, value.month) == (year, month):
-            moved = value + shift
-            return "%s%04d%s%02d%s" % (collection[:match.start()], moved.year, separator,
-                                       moved.month, collection[match.end():])
-    return collection
+    match, value = found
+    moved = value + shift
+    return "%s%04d%s%02d%s" % (collection[:match.start()], moved.year, match.group(2),
+                               moved.month, collection[match.end():])
 
 
 def dated_document(collection, template, copy, shift):
     """In a collection named by a month, a date that names the day of the
     document's time (an audit record's `day` of its `at`) follows that time
     (moved by `shift`), not noon of its day as other dates do."""
-    match = MONTH_IN_NAME.search(collection)
-    if match is None:
-        return copy
-    year, month = int(match.group(1)), int(match.group(3))
-    for value in template.values():
-        if isinstance(value, datetime) and (value.year, value.month) == (year, month):
-            day, moved = value.date().isoformat(), (value + shift).date().isoformat()
-            for key, item in template.items():
-                if item == day:
-                    copy[key] = moved
-            break
+    found = _month_time(collection, template)
+    if found is not None:
+        value = found[1]
+        day, moved = value.date().isoformat(), (value + shift).date().isoformat()
+        for key, item in template.items():
+            if item == day:
+                copy[key] = moved
     return copy
 
 

@@ -193,29 +193,33 @@ class AuditLog:
         last_day = (today or clock.utcnow()).date()
         if below is not None:
             last_day = min(last_day, below.date())
+        by_day = not returnee_id and action in (None, "full_identity_read")
         items = []
-        for name in months(self.db):
-            start = month_start(name)
-            if start.date() > last_day:
-                continue  # a month after the cursor: all of it was on earlier pages
-            if returnee_id or action not in (None, "full_identity_read"):
-                parts = [query]
-            else:
-                end = _next_month(start).date() - timedelta(days=1)
-                parts = [dict(query, day=(min(end, last_day) - timedelta(days=back)).isoformat())
-                         for back in range((min(end, last_day) - start.date()).days + 1)]
-            for part in parts:
-                wanted = limit - len(items) + 1
-                items += list(self.db[name].find(paging.after(part, "at", pymongo.DESCENDING, cursor))
-                              .sort([("at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
-                              .limit(wanted))
-                if len(items) > limit:
-                    break
+        for name, part in self._parts(query, by_day, last_day):
+            wanted = limit - len(items) + 1
+            items += list(self.db[name].find(paging.after(part, "at", pymongo.DESCENDING, cursor))
+                          .sort([("at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
+                          .limit(wanted))
             if len(items) > limit:
                 break
         page = items[:limit]
         return {"items": AuditRecordSchema(many=True).dump(page),
                 "next": paging.encode(page[-1], "at") if len(items) > limit else None}
+
+    def _parts(self, query, by_day, last_day):
+        """(month collection, query) to read in turn, newest first, from
+        `last_day` back: each month whole, or each of its days."""
+        for name in months(self.db):
+            first = month_start(name)
+            start = first.date()
+            if start > last_day:
+                continue  # a month after the cursor: all of it was on earlier pages
+            if not by_day:
+                yield name, query
+                continue
+            newest = min(_next_month(first).date() - timedelta(days=1), last_day)
+            for back in range((newest - start).days + 1):
+                yield name, dict(query, day=(newest - timedelta(days=back)).isoformat())
 
     def drop_expired(self, retention_days, now=None):
         """Drop the months that ended more than `retention_days` ago; the
