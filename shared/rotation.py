@@ -33,7 +33,8 @@ def service_class(path):
 
 
 def rotate(db, service, repositories, keyring, locks, catalogue, batch=BATCH):
-    """{collection: (documents read, documents re-encrypted)}."""
+    """{collection: (documents read, documents re-encrypted)}. A linkage's
+    `open_person` written before the blind index becomes the index too."""
     counts = {}
     # The database checks each version guard: the service's process guards
     # do not see this process's reads.
@@ -46,11 +47,11 @@ def rotate(db, service, repositories, keyring, locks, catalogue, batch=BATCH):
             if collection in repository_cls.ARCHIVED:
                 names.append(archive_name(collection))
             for name in names:
-                counts[name] = _rotate(repository, name, fields, keyring, batch)
+                counts[name] = _rotate(repository, collection, name, fields, keyring, batch)
     return counts
 
 
-def _rotate(repository, name, fields, keyring, batch):
+def _rotate(repository, collection, name, fields, keyring, batch):
     read = rewritten = 0
     last = None
     projection = {field: 1 for field in fields}
@@ -63,17 +64,15 @@ def _rotate(repository, name, fields, keyring, batch):
         read += len(page)
         for document in page:
             if any(keyring.stale(document.get(field)) for field in fields):
-                rewritten += _reseal(repository, name, document["_id"], fields, keyring)
+                rewritten += _reseal(repository, collection, name, document["_id"])
 
 
-def _reseal(repository, name, document_id, fields, keyring):
+def _reseal(repository, collection, name, document_id):
+    """1 if the document was re-encrypted now, else 0 (done meanwhile, or gone)."""
     changed = []
 
     def decide(document):
-        stale = [field for field in fields if keyring.stale(document.get(field))]
-        for field in stale:
-            document[field] = keyring.encrypt(keyring.open(document[field], field), field)
-        changed.append(bool(stale))
-        return [] if stale else None
+        changed.append(repository.reseal(collection, document))
+        return [] if changed[-1] else None
     written = repository.modify(name, document_id, decide)
     return int(written is not None and changed[-1])

@@ -99,6 +99,16 @@ class Repository:
     def opened(self, collection, document):
         return self.personal.open_fields(document, self.PERSONAL.get(collection, ()))
 
+    def reseal(self, collection, document):
+        """Re-encrypt, in place, the personal fields of a `collection` document
+        that are plain or under a key that no longer writes (a key rotation);
+        True if any was."""
+        stale = [field for field in self.PERSONAL.get(collection, ())
+                 if self.personal.stale(document.get(field))]
+        for field in stale:
+            document[field] = self.personal.encrypt(self.personal.open(document[field], field), field)
+        return bool(stale)
+
     def insert(self, collection, document, events=()):
         self.db[collection].insert_one(insert_with_events(self.sealed(collection, document), events))
         if events:

@@ -6,6 +6,7 @@ from shared.parties import LINKED
 from shared.store import Finished, Repository
 
 LINKAGES = "linkages"
+BLIND_INDEX_LENGTH = 64  # hex of HMAC-SHA256; an ID number has 18 characters
 
 
 class VersionConflict(Exception):
@@ -46,6 +47,16 @@ class LinkageRepository(Repository):
         has an open linkage already."""
         self.insert(LINKAGES, dict(linkage, open_person=self.personal.blind_index(linkage["id_number"])),
                     events)
+
+    def reseal(self, collection, document):
+        """Also replace an `open_person` written before the blind index (the
+        plain ID number) with the index."""
+        resealed = super().reseal(collection, document)
+        person = document.get("open_person")
+        if person is not None and len(person) != BLIND_INDEX_LENGTH:
+            document["open_person"] = self.personal.blind_index(person)
+            return True
+        return resealed
 
     def record_party_event(self, linkage, event_id, changes, events=()):
         """Apply `changes` if the linkage is still the version we read (under
