@@ -160,7 +160,8 @@ class Settings:
                 "LINKAGE_ENV=production needs LINKAGE_SECRET set to a real secret")
         if environment == "production" and len(secret) < 32:
             raise InsecureConfiguration("LINKAGE_SECRET must be at least 32 characters in production")
-        derived = lambda purpose, who=service: personal.development_key(DEVELOPMENT_SECRET, purpose, who)
+        def derived(purpose, who=service):
+            return personal.development_key(DEVELOPMENT_SECRET, purpose, who)
         blind_index = _keys(config, "BLIND_INDEX_KEY", derived("blind-index-key"), environment)
         if len(blind_index) != 1:
             raise InsecureConfiguration("BLIND_INDEX_KEY takes one key (an index cannot be read two ways)")
