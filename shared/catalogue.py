@@ -11,6 +11,9 @@ Cases have their events in shared/cases/events.py: a resident reporter's
 name and phone travel only in `case_dispatched`, addressed to each assigned
 party alone.
 
+The ID number and phone in those two, and a case's reporter, are `personal`:
+encrypted under the transit keys from the producer's outbox to the consumer.
+
 Changes are additive; a breaking change is a new version (keep the old schema
 in `older` until every producer has moved on).
 """
@@ -91,9 +94,11 @@ class LinkagePartyOverdue(Schema):
 
 CATALOGUE = Catalogue([
     EventSpec("returnee_registered", COMMITTEE, (POLICE,), FullIdentityRegistration,
+              personal=("id_number", "phone"),
               description="A person entering or returning registered with the committee; "
                           "the police check identity and risk."),
     EventSpec("non_local_returnee_registered", COMMITTEE, (FLOATING,), FullIdentityRegistration,
+              personal=("id_number", "phone"),
               description="A registration without local hukou; the floating-population "
                           "office records the non-local arrival."),
     EventSpec("returnee_housing_declared", COMMITTEE, (PROPERTY, DEVELOPER), HousingDeclaration,

@@ -6,6 +6,8 @@
                                           declare every exchange and queue, or print them
                                           (with each service user's permissions)
     linkage dead-letters list|show|replay inspect and replay dead letters
+    linkage keys rotate <service>         re-encrypt the service's stored personal data under
+                                          the first key of PERSONAL_DATA_KEYS (shared/rotation.py)
     linkage users add|list|disable|reset-password <agency> [<username>] [--role R] [--password-file F]
                                           an agency's staff accounts (the password from a
                                           prompt or a file, never the command line)
@@ -31,7 +33,8 @@ SERVICE_CLASSES = {
 def env_settings(service=parties.COMMITTEE):
     config = {key: os.environ.get(key) for key in (
         "AMQP_URI", "MONGO_URI", "DB_PREFIX", "LINKAGE_SECRET", "LINKAGE_ENV", "RETRY_DELAYS_MS",
-        "DECLARE_TOPOLOGY")}
+        "DECLARE_TOPOLOGY", "PERSONAL_DATA_KEYS", "BLIND_INDEX_KEY", "TRANSIT_KEYS",
+        "ENCRYPT_PERSONAL_DATA", "DOCUMENT_LOCKS")}
     return Settings.from_config(service, config)
 
 
@@ -136,6 +139,32 @@ def cmd_dead_letters(args):
         print("replayed %d dead letter(s)" % count)
 
 
+def cmd_keys(args):
+    from pymongo import MongoClient
+
+    from shared import rotation
+    from shared.catalogue import CATALOGUE
+    from shared.locks import make_locks
+    try:
+        settings = env_settings(args.service)
+    except InsecureConfiguration as exc:
+        sys.exit("linkage: %s" % exc)
+    keyring = settings.keyring()
+    if not keyring.enabled:
+        sys.exit("linkage: ENCRYPT_PERSONAL_DATA is off; nothing to rotate to")
+    repositories = rotation.repository_classes(rotation.service_class(SERVICE_CLASSES[args.service]))
+    client = MongoClient(settings.mongo_uri, tz_aware=True, appname="linkage-keys")
+    try:
+        db = client[settings.db_name]
+        counts = rotation.rotate(db, args.service, repositories, keyring,
+                                 make_locks(settings.document_locks, db), CATALOGUE, args.batch)
+    finally:
+        client.close()
+    for name, (read, rewritten) in counts.items():
+        print("%-28s %7d read %7d re-encrypted" % (name, read, rewritten))
+    print("%s: every personal field is under key %s" % (args.service, keyring.current))
+
+
 def _password(args):
     import getpass
     if args.password_file:
@@ -202,6 +231,11 @@ def parser():
     dead.add_argument("--service", choices=parties.ALL)
     dead.add_argument("--all", action="store_true", help="with replay: every dead letter")
     dead.set_defaults(func=cmd_dead_letters)
+    keys = sub.add_parser("keys", help="re-encrypt stored personal data under the current key")
+    keys.add_argument("action", choices=["rotate"])
+    keys.add_argument("service", choices=parties.ALL)
+    keys.add_argument("--batch", type=int, default=200, help="documents read per batch")
+    keys.set_defaults(func=cmd_keys)
     users = sub.add_parser("users", help="an agency's staff accounts")
     users.add_argument("action", choices=["add", "list", "disable", "reset-password"])
     users.add_argument("agency", choices=parties.ALL)

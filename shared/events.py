@@ -5,7 +5,12 @@ envelope: event id, type, producer, schema version, occurred-at (UTC) and the
 correlation id of the linkage it belongs to. The payload is dumped through the
 event's marshmallow schema when it is written and loaded through it when it is
 handled, so a field the schema does not name never leaves the producer.
+The payload fields a spec marks `personal` are encrypted under the transit
+keys (shared/personal.py) in the envelope, so the producer's outbox, the
+queues, dead letters and replays hold ciphertext; they are decrypted just
+before the schema loads the payload.
 """
+import copy
 import uuid
 from dataclasses import dataclass, field
 
@@ -42,7 +47,8 @@ class EventSpec:
     `addressed_by` names a payload field that holds one consumer: the event
     is routed to that consumer's queue alone (routing key
     `<event_type>.<consumer>`), so a fact meant for one party, with the data
-    that party may see, never sits in another party's queue."""
+    that party may see, never sits in another party's queue. `personal`
+    names the payload fields that travel encrypted."""
     event_type: str
     producer: object
     consumers: tuple
@@ -52,6 +58,7 @@ class EventSpec:
     # Older versions still accepted from the wire: {version: schema class}.
     older: dict = field(default_factory=dict)
     addressed_by: str = None
+    personal: tuple = ()
 
     @property
     def producers(self):
@@ -93,6 +100,7 @@ class Catalogue:
         self._writers = {}  # event type -> schema of its current version
         self._readers = {}  # (event type, version) -> schema that ignores unknown fields
         self._envelope = EnvelopeSchema()
+        self._transit = None
         for spec in specs:
             if spec.event_type in self._specs:
                 raise ValueError("event %s declared twice" % spec.event_type)
@@ -100,6 +108,15 @@ class Catalogue:
             self._writers[spec.event_type] = spec.schema()
             for version in {spec.version, *spec.older}:
                 self._readers[spec.event_type, version] = spec.schema_for(version)(unknown=EXCLUDE)
+
+    def with_transit(self, keyring):
+        """This catalogue, sealing and opening personal fields with `keyring`."""
+        sealing = copy.copy(self)
+        sealing._transit = keyring
+        return sealing
+
+    def _field(self, spec, name):
+        return "%s.%s" % (spec.event_type, name)
 
     def __iter__(self):
         return iter(self._specs.values())
@@ -141,6 +158,9 @@ class Catalogue:
         if spec.addressed_by and dumped.get(spec.addressed_by) not in spec.consumers:
             raise ValueError("%s is addressed to %r, not one of its consumers"
                              % (event_type, dumped.get(spec.addressed_by)))
+        if self._transit is not None:
+            for name in set(spec.personal) & set(dumped):
+                dumped[name] = self._transit.seal(dumped[name], self._field(spec, name))
         return {
             "event_id": str(uuid.uuid4()),
             "event_type": event_type,
@@ -169,7 +189,7 @@ class Catalogue:
         if schema is None:
             raise InvalidEvent("%s has no schema version %s" % (spec.event_type, envelope["schema_version"]))
         try:
-            payload = schema.load(envelope["payload"])
+            payload = schema.load(self._opened(spec, envelope["payload"]))
         except ValidationError as exc:
             raise InvalidEvent("payload: %s" % exc.messages)
         return Event(
@@ -181,3 +201,14 @@ class Catalogue:
             correlation_id=envelope["correlation_id"],
             payload=payload,
         )
+
+    def _opened(self, spec, payload):
+        if self._transit is None or not spec.personal:
+            return payload
+        opened = dict(payload)
+        for name in set(spec.personal) & set(payload):
+            try:
+                opened[name] = self._transit.open(payload[name], self._field(spec, name))
+            except ValueError as exc:
+                raise InvalidEvent("payload: %s" % exc)
+        return opened

@@ -49,8 +49,11 @@ class Platform(SharedExtension):
         service = self.container.service_name
         config = self.container.config
         self.settings = Settings.from_config(service, config)
-        # Tests pass their own catalogue; the product has one.
-        self.catalogue = config.get("LINKAGE_CATALOGUE") or CATALOGUE
+        # Tests pass their own catalogue; the product has one. Its personal
+        # fields travel under the transit keys.
+        self.catalogue = (config.get("LINKAGE_CATALOGUE") or CATALOGUE).with_transit(
+            self.settings.transit_keyring())
+        self.personal = self.settings.keyring()
         self.metrics = metrics.for_service(service)
         self.client = MongoClient(
             self.settings.mongo_uri,

@@ -4,10 +4,15 @@ fills from the environment, and tests fill directly).
 Secrets come only from the environment. LINKAGE_SECRET is the service's own
 token-signing key (each agency's service has its own); in development,
 without it, each agency's key is derived from the development secret.
-Production refuses to start on the development secret.
+Production refuses to start on the development secret. The personal-data
+keys (shared/personal.py) follow the same rule: PERSONAL_DATA_KEYS and
+BLIND_INDEX_KEY are the service's own, TRANSIT_KEYS are shared by the
+services that exchange personal data; in development each defaults to a key
+derived from the development secret, which production refuses.
 """
 from dataclasses import dataclass
 
+from shared import personal
 from shared.auth import development_key
 from shared.parties import LINKED
 from shared.locks import MODES as DOCUMENT_LOCK_MODES
@@ -72,6 +77,27 @@ def _blank(value):
     return value is None or value == ""
 
 
+def _keys(config, name, derived, environment):
+    """A key setting as [(kid, key)]: the development key when unset outside
+    production; production refuses it unset or set to the development key."""
+    value = config.get(name)
+    if _blank(value):
+        if environment == "production":
+            raise InsecureConfiguration("LINKAGE_ENV=production needs %s set to real keys" % name)
+        return (("dev", derived),)
+    try:
+        keys = personal.parse_keys(value, name)
+    except personal.BadKeys as exc:
+        raise InsecureConfiguration(str(exc))
+    if environment == "production" and any(key == derived for _, key in keys):
+        raise InsecureConfiguration("%s holds the development key, refused in production" % name)
+    return keys
+
+
+def _switch(value, default=True):
+    return default if _blank(value) else str(value).strip().lower() not in ("0", "false", "no", "off")
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -98,6 +124,19 @@ class Settings:
     archive_after_seconds: float = 7 * 24 * 3600
     archive_scan_seconds: float = 300.0
     audit_retention_days: float = 3 * 365
+    personal_data_keys: tuple = ()
+    blind_index_key: bytes = None
+    transit_keys: tuple = ()
+    encrypt_personal_data: bool = True
+
+    def keyring(self):
+        """This service's keys for the personal data it stores."""
+        return personal.Keyring(self.personal_data_keys, self.blind_index_key,
+                                enabled=self.encrypt_personal_data)
+
+    def transit_keyring(self):
+        """The keys of personal fields in events, shared by the services."""
+        return personal.Keyring(self.transit_keys, enabled=self.encrypt_personal_data)
 
     @property
     def topology_owner(self):
@@ -121,6 +160,13 @@ class Settings:
                 "LINKAGE_ENV=production needs LINKAGE_SECRET set to a real secret")
         if environment == "production" and len(secret) < 32:
             raise InsecureConfiguration("LINKAGE_SECRET must be at least 32 characters in production")
+        def derived(purpose, who=service):
+            return personal.development_key(DEVELOPMENT_SECRET, purpose, who)
+        blind_index = _keys(config, "BLIND_INDEX_KEY", derived("blind-index-key"), environment)
+        if len(blind_index) != 1:
+            raise InsecureConfiguration("BLIND_INDEX_KEY takes one key (an index cannot be read two ways)")
+        if environment == "production" and not _switch(config.get("ENCRYPT_PERSONAL_DATA")):
+            raise InsecureConfiguration("ENCRYPT_PERSONAL_DATA cannot be off in production")
         limits = {}
         for party in LINKED:
             value = config.get("LIMIT_%s_SECONDS" % party.upper())
@@ -149,6 +195,11 @@ class Settings:
             archive_after_seconds=float(config.get("ARCHIVE_AFTER_SECONDS") or 7 * 24 * 3600),
             archive_scan_seconds=float(config.get("ARCHIVE_SCAN_SECONDS") or 300),
             audit_retention_days=float(config.get("AUDIT_RETENTION_DAYS") or 3 * 365),
+            personal_data_keys=_keys(config, "PERSONAL_DATA_KEYS", derived("personal-data-key"),
+                                     environment),
+            blind_index_key=blind_index[0][1],
+            transit_keys=_keys(config, "TRANSIT_KEYS", derived("transit-key", None), environment),
+            encrypt_personal_data=_switch(config.get("ENCRYPT_PERSONAL_DATA")),
             cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
                                .split(",") if origin.strip()),
         )

@@ -8,6 +8,7 @@ from datetime import timedelta, timezone
 from nameko.extensions import DependencyProvider
 
 from shared import clock, paging
+from shared.personal import PLAIN
 from shared.outbox import insert_with_events, update_with_events
 from shared.platform import Platform
 from shared.timer import BackgroundPass
@@ -66,6 +67,11 @@ class Repository:
     # (find) and lists that may match finished documents (page) look in both.
     ARCHIVED = {}
     archive_after_seconds = 7 * 24 * 3600
+    # Personal fields per collection: encrypted by `insert` under the
+    # service's keys (shared/personal.py), decrypted by `find` and `page`
+    # and by `opened`; `linkage keys rotate` re-encrypts them.
+    PERSONAL = {}
+    personal = PLAIN
 
     def __init__(self, db, catalogue, service, on_events_written=lambda *written: None,
                  writes=None):
@@ -87,8 +93,24 @@ class Repository:
     def event(self, event_type, payload, correlation_id):
         return self.catalogue.new_event(event_type, payload, correlation_id, producer=self.service)
 
+    def sealed(self, collection, document):
+        return self.personal.seal_fields(document, self.PERSONAL.get(collection, ()))
+
+    def opened(self, collection, document):
+        return self.personal.open_fields(document, self.PERSONAL.get(collection, ()))
+
+    def reseal(self, collection, document):
+        """Re-encrypt, in place, the personal fields of a `collection` document
+        that are plain or under a key that no longer writes (a key rotation);
+        True if any was."""
+        stale = [field for field in self.PERSONAL.get(collection, ())
+                 if self.personal.stale(document.get(field))]
+        for field in stale:
+            document[field] = self.personal.encrypt(self.personal.open(document[field], field), field)
+        return bool(stale)
+
     def insert(self, collection, document, events=()):
-        self.db[collection].insert_one(insert_with_events(document, events))
+        self.db[collection].insert_one(insert_with_events(self.sealed(collection, document), events))
         if events:
             self._on_events_written(collection, document["_id"], events)
 
@@ -159,11 +181,13 @@ class Repository:
         The archive is read too unless `query` asks for unfinished work only."""
         found = paging.find_page(self.db[collection], query, order, direction, limit, cursor)
         finished = self.ARCHIVED.get(collection)
-        if finished is None or finished.only_open(query):
+        if finished is not None and not finished.only_open(query):
+            archived = paging.find_page(self.db[archive_name(collection)], query, order, direction,
+                                        limit, cursor)
+            found = paging.merge(found, archived, order, direction, limit)
+        if collection not in self.PERSONAL:
             return found
-        archived = paging.find_page(self.db[archive_name(collection)], query, order, direction,
-                                    limit, cursor)
-        return paging.merge(found, archived, order, direction, limit)
+        return found._replace(items=[self.opened(collection, item) for item in found.items])
 
     def find(self, collection, document_id):
         """A document by `_id` from the working set, else from the archive
@@ -171,7 +195,7 @@ class Repository:
         document = self.db[collection].find_one({"_id": document_id})
         if document is None and collection in self.ARCHIVED:
             document = self.db[archive_name(collection)].find_one({"_id": document_id})
-        return document
+        return self.opened(collection, document)
 
     def may_be_archived(self, since):
         """Whether a document made at `since` (say, by an event replayed from
@@ -271,6 +295,7 @@ class Store(DependencyProvider):
                                           self.container.service_name, self.relay_wakeup,
                                           self.platform.writes)
         repository.archive_after_seconds = self.platform.settings.archive_after_seconds
+        repository.personal = self.platform.personal
         return repository
 
     def get_dependency(self, worker_ctx):

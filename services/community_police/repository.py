@@ -10,6 +10,7 @@ CHECKS = "checks"
 class CheckRepository(Repository):
     OUTBOX_COLLECTIONS = (CHECKS,)
     ARCHIVED = {CHECKS: Finished(since="decided_at", open=("pending",))}
+    PERSONAL = {CHECKS: ("id_number", "phone")}
 
     @classmethod
     def create_indexes(cls, db):

@@ -13,6 +13,7 @@ class RegistryRepository(Repository):
     OUTBOX_COLLECTIONS = (REGISTRATIONS,)
     # A registration is a record once made: it leaves the working set ARCHIVE_AFTER_SECONDS later.
     ARCHIVED = {REGISTRATIONS: Finished(since="recorded_at")}
+    PERSONAL = {REGISTRATIONS: ("id_number", "phone")}
 
     @classmethod
     def create_indexes(cls, db):
@@ -53,5 +54,5 @@ class RegistryRepository(Repository):
 
     def by_registration_id(self, registration_id):
         query = {"registration_id": registration_id}
-        return (self.db[REGISTRATIONS].find_one(query)
-                or self.db[archive_name(REGISTRATIONS)].find_one(query))
+        return self.opened(REGISTRATIONS, self.db[REGISTRATIONS].find_one(query)
+                           or self.db[archive_name(REGISTRATIONS)].find_one(query))

@@ -10,6 +10,7 @@ CASES = "cases"
 
 class CaseRepository(Repository):
     OUTBOX_COLLECTIONS = (CASES,)
+    PERSONAL = {CASES: ("reporter",)}
 
     @classmethod
     def create_indexes(cls, db):
@@ -20,7 +21,7 @@ class CaseRepository(Repository):
         cases.create_index("reported_at")
 
     def get(self, case_id):
-        return self.db[CASES].find_one({"_id": case_id})
+        return self.find(CASES, case_id)
 
     def file(self, case, messages):
         """Insert a new case with its dispatches; DuplicateKeyError if its id
@@ -38,9 +39,12 @@ class CaseRepository(Repository):
         """`decide(case)` changes a copy of the case and returns the messages
         to send, or None; the case as written, None if there is none."""
         def write(case):
+            sealed = case["reporter"]  # as stored: the reporter never changes once filed
+            case["reporter"] = self.personal.open(sealed, "reporter")
             messages = decide(case)
+            case["reporter"] = sealed
             return None if messages is None else self.envelopes(case_id, messages)
-        return self.modify(CASES, case_id, write, event_id)
+        return self.opened(CASES, self.modify(CASES, case_id, write, event_id))
 
     def due(self, now, limit=200):
         """Cases with a limit that has run out (or an escalation due), by the due-time key."""

@@ -6,6 +6,7 @@ from shared.parties import LINKED
 from shared.store import Finished, Repository
 
 LINKAGES = "linkages"
+BLIND_INDEX_LENGTH = 64  # hex of HMAC-SHA256; an ID number has 18 characters
 
 
 class VersionConflict(Exception):
@@ -15,16 +16,17 @@ class VersionConflict(Exception):
 class LinkageRepository(Repository):
     OUTBOX_COLLECTIONS = (LINKAGES,)
     ARCHIVED = {LINKAGES: Finished(since="closed_at", open=("open",))}
+    PERSONAL = {LINKAGES: ("id_number", "phone")}
 
     @classmethod
     def create_indexes(cls, db):
         super().create_indexes(db)
         linkages = db[LINKAGES]
         linkages.create_index([("status", 1), ("registered_at", -1)])
-        linkages.create_index("id_number")
         # One open linkage per person, even when two desks register them at
-        # once: `open_person` is the ID number while open, unset on close.
-        # (FerretDB has no partial indexes; a sparse unique one does this.)
+        # once: `open_person` is the ID number's blind index while open,
+        # unset on close (the ID number itself is stored encrypted). FerretDB
+        # has no partial indexes; a sparse unique one does this.
         linkages.create_index("open_person", unique=True, sparse=True)
         linkages.create_index("next_due_at")
         # Linkages opened before `next_due_at` existed get it once.
@@ -37,12 +39,24 @@ class LinkageRepository(Repository):
         return self.find(LINKAGES, returnee_id)
 
     def open_for_person(self, id_number):
-        return self.db[LINKAGES].find_one({"id_number": id_number, "status": "open"}, {"_id": 1})
+        return self.db[LINKAGES].find_one({"open_person": self.personal.blind_index(id_number)},
+                                          {"_id": 1})
 
     def register(self, linkage, events):
         """DuplicateKeyError if the idempotency key is taken or the person
         has an open linkage already."""
-        self.insert(LINKAGES, dict(linkage, open_person=linkage["id_number"]), events)
+        self.insert(LINKAGES, dict(linkage, open_person=self.personal.blind_index(linkage["id_number"])),
+                    events)
+
+    def reseal(self, collection, document):
+        """Also replace an `open_person` written before the blind index (the
+        plain ID number) with the index."""
+        resealed = super().reseal(collection, document)
+        person = document.get("open_person")
+        if person is not None and len(person) != BLIND_INDEX_LENGTH:
+            document["open_person"] = self.personal.blind_index(person)
+            return True
+        return resealed
 
     def record_party_event(self, linkage, event_id, changes, events=()):
         """Apply `changes` if the linkage is still the version we read (under

@@ -20,6 +20,7 @@ ASSIGNMENTS = "case_assignments"
 
 class CaseDeskRepository(Repository):
     OUTBOX_COLLECTIONS = (REPORTS, ASSIGNMENTS)
+    PERSONAL = {ASSIGNMENTS: ("reporter",)}
 
     @classmethod
     def create_indexes(cls, db):
@@ -61,7 +62,7 @@ class CaseDeskRepository(Repository):
     # --- what is dispatched to this party ---------------------------------
 
     def assignment(self, case_id):
-        return self.db[ASSIGNMENTS].find_one({"_id": case_id})
+        return self.find(ASSIGNMENTS, case_id)
 
     def receive_dispatch(self, event):
         dispatched = event.payload
@@ -97,7 +98,8 @@ class CaseDeskRepository(Repository):
         def again(current):  # dispatched anew after a return or a withdrawal
             if current["round"] >= dispatched["round"]:
                 return None
-            current.update({k: v for k, v in task.items() if k not in ("_id", "case_status")})
+            current.update({k: v for k, v in self.sealed(ASSIGNMENTS, task).items()
+                            if k not in ("_id", "case_status")})
             return []
         return self.modify(ASSIGNMENTS, task["_id"], again, event.event_id) is not None
 
@@ -205,7 +207,7 @@ class CaseDeskRepository(Repository):
         written = self.modify(ASSIGNMENTS, case_id, decide)
         if written is None:
             raise NotFound("no case %s is assigned to %s" % (case_id, self.service))
-        return written
+        return self.opened(ASSIGNMENTS, written)
 
     # --- lists ---------------------------------------------------------------
 

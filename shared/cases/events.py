@@ -122,10 +122,10 @@ REPORTERS = (POLICE, FLOATING, PROPERTY, DEVELOPER)  # the committee files its o
 
 SPECS = [
     EventSpec("case_reported", REPORTERS, (COMMITTEE,), CaseReported,
-              description="A party reported a case (hazard, demand, dispute, camera "
+              personal=("reporter",), description="A party reported a case (hazard, demand, dispute, camera "
                           "detection); the committee files and dispatches it."),
     EventSpec("case_dispatched", COMMITTEE, ALL, CaseDispatched, addressed_by="party",
-              description="The committee assigned a case to one party, with its accept and "
+              personal=("reporter",), description="The committee assigned a case to one party, with its accept and "
                           "resolve limits (and the reporter, whom that party may contact)."),
     EventSpec("case_withdrawn", COMMITTEE, ALL, CaseWithdrawn, addressed_by="party",
               description="The committee took a case back from a party (re-dispatched by hand)."),

@@ -16,7 +16,9 @@ import pytest
 import requests
 from kombu import Connection
 
+from shared.catalogue import CATALOGUE
 from shared.identity import mask_id
+from shared.settings import Settings
 from shared.parties import ALL as ALL_SERVICES, COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
 from tests.support import Api, registration, wait_for
 from tests.system import RABBIT_API, System
@@ -167,13 +169,24 @@ def test_housing_only_databases_never_hold_a_full_id_or_phone(apis, people, db):
         assert documents_with_secrets(database, bodies) == [], service
 
 
-def test_the_database_scan_finds_a_full_id_where_one_is(people, db):
-    """The control: the police and the floating office do hold them."""
+def test_the_police_and_floating_office_hold_the_identity_encrypted(people, db):
+    """They do hold it, under their own keys; no database holds it plain
+    (tests/e2e/test_encryption.py, with its control run)."""
     non_local = people["non_local"]
-    for service in (POLICE, FLOATING):
-        found = documents_with_secrets(db(service), [non_local])
-        assert any(non_local["id_number"] in secrets and non_local["phone"] in secrets
-                   for _, _, secrets in found), service
+    for service, collection in ((POLICE, "checks"), (FLOATING, "registrations")):
+        assert documents_with_secrets(db(service), [non_local]) == [], service
+        document = db(service)[collection].find_one({"_id": non_local["returnee_id"]})
+        keyring = Settings.from_config(service, {}).keyring()
+        assert keyring.open(document["id_number"], "id_number") == non_local["id_number"]
+        assert keyring.open(document["phone"], "phone") == non_local["phone"]
+
+
+def opened(text):
+    """The payload of a message read by `read_all`, its personal fields
+    decrypted with the transit keys."""
+    body = json.JSONDecoder().raw_decode(text)[0]
+    transit = Settings.from_config(POLICE, {}).transit_keyring()
+    return CATALOGUE.with_transit(transit).load(body).payload
 
 
 # --- (c) messages on the queues --------------------------------------------------------
@@ -241,13 +254,16 @@ def test_no_message_to_a_housing_only_party_carries_a_full_id_or_phone(committee
 
 
 def test_the_police_queue_does_carry_the_full_identity(committee_alone):
-    """The control: reading the queues finds the secrets where they belong."""
+    """The control: the police's messages carry the identity, encrypted
+    under the transit keys."""
     people, queues = committee_alone
     texts = queues["community_police.returnee_registered"]
     assert len(texts) == 2
+    assert leaks(" ".join(texts), people.values()) == []
+    payloads = [opened(text) for text in texts]
     for person in people.values():
-        found = [text for text in texts if person["id_number"] in text]
-        assert len(found) == 1 and person["phone"] in found[0]
+        found = [payload for payload in payloads if payload["id_number"] == person["id_number"]]
+        assert len(found) == 1 and found[0]["phone"] == person["phone"]
 
 
 def test_a_local_residents_registration_never_reaches_the_floating_office_queue(committee_alone):
@@ -258,7 +274,8 @@ def test_a_local_residents_registration_never_reaches_the_floating_office_queue(
     assert leaks(" ".join(texts), [people["local"]]) == []
     assert not any(people["local"]["name"] in text for text in texts)
     arrivals = queues["floating_population_office.non_local_returnee_registered"]
-    assert len(arrivals) == 1 and people["non_local"]["id_number"] in arrivals[0]
+    assert len(arrivals) == 1
+    assert opened(arrivals[0])["id_number"] == people["non_local"]["id_number"]
 
 
 # --- (d) the floating office in the running system ----------------------------------------

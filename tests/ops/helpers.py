@@ -40,6 +40,10 @@ COMMITTEE = "neighborhood_committee"
 _PREFIXES = {service: key.split("_")[0] for service, key in TOKEN_KEYS.items()}
 BROKER_PASSWORDS = {service: "%s_BROKER_PASSWORD" % prefix for service, prefix in _PREFIXES.items()}
 DB_PASSWORDS = {service: "%s_DB_PASSWORD" % prefix for service, prefix in _PREFIXES.items()}
+# Each service's own personal-data and blind-index keys, and the transit keys the five share.
+DATA_KEYS = {service: "%s_DATA_KEYS" % prefix for service, prefix in _PREFIXES.items()}
+BLIND_INDEX_KEYS = {service: "%s_BLIND_INDEX_KEY" % prefix for service, prefix in _PREFIXES.items()}
+TRANSIT_KEYS = "TRANSIT_KEYS"
 
 # Metric names of the contract, as `<service>_<suffix>`; histograms are
 # listed by their base name and expand to _bucket, _sum and _count.

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from tests.ops.helpers import (BROKER_PASSWORDS, DB_PASSWORDS, OPS, PORTS, REPO, SERVICES, TOKEN_KEYS,
+from tests.ops.helpers import (BLIND_INDEX_KEYS, BROKER_PASSWORDS, DATA_KEYS, DB_PASSWORDS,
+                               TRANSIT_KEYS, OPS, PORTS, REPO, SERVICES, TOKEN_KEYS,
                                require_tool)
 
 COMPOSE_FILE = os.path.join(REPO, "docker-compose.yml")
@@ -25,7 +26,9 @@ ENV_EXAMPLE = os.path.join(REPO, ".env.example")
 INFRASTRUCTURE = {"rabbitmq", "mongo", "mongo-users", "blackbox", "prometheus", "grafana"}
 ADMIN_PASSWORDS = ("RABBITMQ_PASSWORD", "MONGO_ROOT_PASSWORD", "MONGO_REPLICA_SET_KEY",
                    "GRAFANA_ADMIN_PASSWORD")
-SECRET_KEY = re.compile(r"SECRET|PASSWORD|PASS$|TOKEN|KEY$")
+SECRET_KEY = re.compile(r"SECRET|PASSWORD|PASS$|TOKEN|KEYS?$")
+# A personal-data key setting (shared/personal.py): key id, then 32 bytes in base64.
+KEY_SETTING = re.compile(r"k1:[A-Za-z0-9+/]{43}=")
 
 
 def read_env(path):
@@ -137,8 +140,12 @@ def test_service_reaches_rabbitmq_and_the_mongo_replica_set_as_its_own_users(ran
 
     # its own agency's key and passwords, and no other agency's, nor an administrator's
     assert env["LINKAGE_SECRET"] == values[TOKEN_KEYS[service]]
+    assert env["PERSONAL_DATA_KEYS"] == values[DATA_KEYS[service]]
+    assert env["BLIND_INDEX_KEY"] == values[BLIND_INDEX_KEYS[service]]
+    assert env["TRANSIT_KEYS"] == values[TRANSIT_KEYS]
     others = [key for other in SERVICES if other != service
-              for key in (TOKEN_KEYS[other], BROKER_PASSWORDS[other], DB_PASSWORDS[other])]
+              for key in (TOKEN_KEYS[other], BROKER_PASSWORDS[other], DB_PASSWORDS[other],
+                          DATA_KEYS[other], BLIND_INDEX_KEYS[other])]
     for key in others + list(ADMIN_PASSWORDS):
         assert not any(values[key] in value for value in env.values()), key
     assert env["LINKAGE_ENV"] == "production"
@@ -212,7 +219,8 @@ def test_env_example_has_every_variable_and_only_placeholders():
     code = "".join(line for line in open(COMPOSE_FILE) if not line.lstrip().startswith("#"))
     used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", code))
     assert (set(ADMIN_PASSWORDS) | set(TOKEN_KEYS.values()) | set(BROKER_PASSWORDS.values())
-            | set(DB_PASSWORDS.values())) <= used
+            | set(DB_PASSWORDS.values()) | set(DATA_KEYS.values()) | set(BLIND_INDEX_KEYS.values())
+            | {TRANSIT_KEYS}) <= used
     example = read_env(ENV_EXAMPLE)
     assert used <= set(example), "missing from .env.example: %s" % (used - set(example))
     for key, value in example.items():
@@ -228,7 +236,9 @@ def test_init_env_writes_random_secrets_once(tmp_path):
     assert set(values) == set(read_env(ENV_EXAMPLE))
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
     for key, value in values.items():
-        if SECRET_KEY.search(key):
+        if key.endswith(("_KEYS", "INDEX_KEY")):
+            assert KEY_SETTING.fullmatch(value), key  # what shared/personal.py parses
+        elif SECRET_KEY.search(key):
             assert re.fullmatch(r"[0-9a-f]{64}", value), key  # long enough for production, URL-safe
     # renders, and a second run keeps the existing file
     assert render(str(target)).returncode == 0

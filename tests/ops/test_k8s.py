@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.ops.helpers import (K8S, OPS, PORTS, SERVICES, TOKEN_KEYS, load_yaml, load_yaml_documents,
+from tests.ops.helpers import (BLIND_INDEX_KEYS, DATA_KEYS, TRANSIT_KEYS, K8S, OPS, PORTS, SERVICES, TOKEN_KEYS, load_yaml, load_yaml_documents,
                                require_tool)
 
 KUBERNETES_VERSION = "1.30.0"
@@ -92,6 +92,10 @@ def test_service_deployment(service):
     # its own agency's token key only
     assert env["LINKAGE_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "linkage-secrets",
                                                                  "key": TOKEN_KEYS[service]}
+    # its own personal-data keys, and the transit keys the five share
+    for name, key in (("PERSONAL_DATA_KEYS", DATA_KEYS[service]),
+                      ("BLIND_INDEX_KEY", BLIND_INDEX_KEYS[service]), ("TRANSIT_KEYS", TRANSIT_KEYS)):
+        assert env[name]["valueFrom"]["secretKeyRef"] == {"name": "linkage-secrets", "key": key}
     # its own broker and database users (tests/ops/test_k8s_topology.py)
     assert env["RABBITMQ_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
         "name": "linkage-broker-%s" % dns_name(service), "key": "password"}
@@ -103,7 +107,7 @@ def test_service_deployment(service):
     assert names.index("RABBITMQ_USER") < names.index("AMQP_URI")
     assert names.index("RABBITMQ_PASSWORD") < names.index("AMQP_URI")
     for item in container["env"]:
-        if re.search(r"SECRET|PASSWORD", item["name"]):
+        if re.search(r"SECRET|PASSWORD|KEYS?$", item["name"]):
             assert "value" not in item, item["name"]
 
 

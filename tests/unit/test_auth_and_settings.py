@@ -5,6 +5,8 @@ from shared.errors import Forbidden, Unauthorized
 from shared.settings import DEVELOPMENT_SECRET, InsecureConfiguration, Settings
 
 SECRET = "s" * 40
+PRODUCTION_KEYS = {"PERSONAL_DATA_KEYS": "k1:" + "a" * 43 + "=", "BLIND_INDEX_KEY": "b1:" + "b" * 43 + "=",
+                   "TRANSIT_KEYS": "t1:" + "c" * 43 + "="}
 
 
 def test_a_token_names_its_agency_and_user():
@@ -34,7 +36,8 @@ def test_production_refuses_the_development_secret():
     with pytest.raises(InsecureConfiguration):
         Settings.from_config("developer", {"LINKAGE_ENV": "production",
                                            "LINKAGE_SECRET": DEVELOPMENT_SECRET})
-    settings = Settings.from_config("developer", {"LINKAGE_ENV": "production", "LINKAGE_SECRET": SECRET})
+    settings = Settings.from_config("developer", dict(PRODUCTION_KEYS, LINKAGE_ENV="production",
+                                                      LINKAGE_SECRET=SECRET))
     assert settings.secret == SECRET
 
 
