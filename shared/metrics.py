@@ -38,6 +38,9 @@ class Metrics:
                                                registry=r)
         self.archived = Counter(p + "archived_documents", "Finished documents moved out of the working set",
                                 ["collection"], registry=r)
+        self.deidentified = Counter(p + "deidentified_documents",
+                                    "Finished documents de-identified past PERSONAL_DATA_RETENTION_DAYS",
+                                    ["collection"], registry=r)
         self.audit_records_dropped = Counter(p + "audit_records_dropped",
                                              "Audit records dropped past AUDIT_RETENTION_DAYS", registry=r)
         self.audit_records = Counter(p + "audit_records", "Audit records written for full-identity reads",

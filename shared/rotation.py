@@ -5,7 +5,8 @@ Put the new key first in PERSONAL_DATA_KEYS with the old one still listed,
 restart the service (it then writes with the new key and reads both), and
 rotate: every personal field (Repository.PERSONAL) that is plain or under
 another key is re-encrypted, in the working set and in the archive, a batch
-at a time by `_id`. Each document goes through `Repository.modify`: under
+at a time by `_id` (a de-identified document holds masked values only, and
+is left as it is). Each document goes through `Repository.modify`: under
 its document lock and with its version guard, so a write the service makes
 meanwhile is read again rather than overwritten. Then the old key can go.
 """
@@ -54,7 +55,7 @@ def rotate(db, service, repositories, keyring, locks, catalogue, batch=BATCH):
 def _rotate(repository, collection, name, fields, keyring, batch):
     read = rewritten = 0
     last = None
-    projection = {field: 1 for field in fields}
+    projection = dict({field: 1 for field in fields}, deidentified_at=1)
     while True:
         query = {} if last is None else {"_id": {"$gt": last}}
         page = list(repository.db[name].find(query, projection).sort("_id", 1).limit(batch))
@@ -63,7 +64,8 @@ def _rotate(repository, collection, name, fields, keyring, batch):
         last = page[-1]["_id"]
         read += len(page)
         for document in page:
-            if any(keyring.stale(document.get(field)) for field in fields):
+            if document.get("deidentified_at") is None and any(
+                    keyring.stale(document.get(field)) for field in fields):
                 rewritten += _reseal(repository, collection, name, document["_id"])
 
 

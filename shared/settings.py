@@ -124,6 +124,8 @@ class Settings:
     archive_after_seconds: float = 7 * 24 * 3600
     archive_scan_seconds: float = 300.0
     audit_retention_days: float = 3 * 365
+    personal_data_retention_days: float = 180.0
+    retention_scan_seconds: float = 3600.0
     personal_data_keys: tuple = ()
     blind_index_key: bytes = None
     transit_keys: tuple = ()
@@ -195,6 +197,8 @@ class Settings:
             archive_after_seconds=float(config.get("ARCHIVE_AFTER_SECONDS") or 7 * 24 * 3600),
             archive_scan_seconds=float(config.get("ARCHIVE_SCAN_SECONDS") or 300),
             audit_retention_days=float(config.get("AUDIT_RETENTION_DAYS") or 3 * 365),
+            personal_data_retention_days=float(config.get("PERSONAL_DATA_RETENTION_DAYS") or 180),
+            retention_scan_seconds=float(config.get("RETENTION_SCAN_SECONDS") or 3600),
             personal_data_keys=_keys(config, "PERSONAL_DATA_KEYS", derived("personal-data-key"),
                                      environment),
             blind_index_key=blind_index[0][1],

@@ -3,11 +3,12 @@ repository with domain methods per worker, indexes created at start."""
 import copy
 import logging
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import date, timedelta, timezone
 
 from nameko.extensions import DependencyProvider
+from pymongo.errors import DuplicateKeyError
 
-from shared import clock, paging
+from shared import clock, paging, retention
 from shared.personal import PLAIN
 from shared.outbox import insert_with_events, update_with_events
 from shared.platform import Platform
@@ -33,16 +34,20 @@ def archive_name(collection):
 class Finished:
     """When a document of a collection is finished, and so may leave the
     working set for the collection's archive: its `status` is none of `open`
-    (every document is finished when `open` is empty) and its `since` field
-    is older than the service's ARCHIVE_AFTER_SECONDS."""
+    (every document is finished when `open` is empty) and, when `done` is
+    given, one of `done`; and its `since` field is older than the service's
+    ARCHIVE_AFTER_SECONDS."""
     since: str
     open: tuple = ()
     status: str = "status"
+    done: tuple = ()
 
     def query(self, before):
         query = {self.since: {"$lte": before}, "outbox_due": None}
         if self.open:
             query[self.status] = {"$nin": list(self.open)}
+        if self.done:
+            query[self.status] = {"$in": list(self.done)}
         return query
 
     def only_open(self, query):
@@ -72,6 +77,11 @@ class Repository:
     # and by `opened`; `linkage keys rotate` re-encrypts them.
     PERSONAL = {}
     personal = PLAIN
+    # Collections whose finished documents are de-identified
+    # PERSONAL_DATA_RETENTION_DAYS after they finished: {collection:
+    # retention.Identity} (shared/retention.py).
+    RETAINED = {}
+    retention_days = 180.0
 
     def __init__(self, db, catalogue, service, on_events_written=lambda *written: None,
                  writes=None):
@@ -89,6 +99,9 @@ class Repository:
     def create_indexes(cls, db):
         for name in cls.OUTBOX_COLLECTIONS:
             db[name].create_index("outbox_due")
+        for name in cls.RETAINED:
+            if name in cls.ARCHIVED:
+                db[archive_name(name)].create_index("finished_day")
 
     def event(self, event_type, payload, correlation_id):
         return self.catalogue.new_event(event_type, payload, correlation_id, producer=self.service)
@@ -103,6 +116,8 @@ class Repository:
         """Re-encrypt, in place, the personal fields of a `collection` document
         that are plain or under a key that no longer writes (a key rotation);
         True if any was."""
+        if document.get("deidentified_at") is not None:
+            return False  # holds masked values only, which stay plain
         stale = [field for field in self.PERSONAL.get(collection, ())
                  if self.personal.stale(document.get(field))]
         for field in stale:
@@ -218,7 +233,7 @@ class Repository:
                     if document is None or not _finished(document, finished, before):
                         continue
                     self.db[archive_name(name)].replace_one(
-                        {"_id": document["_id"]}, dict(document, archived_at=clock.utcnow()),
+                        {"_id": document["_id"]}, self._archived(name, document, finished),
                         upsert=True)
                     if self.db[name].delete_one({"_id": document["_id"],
                                                  "version": document.get("version")}).deleted_count:
@@ -226,6 +241,112 @@ class Repository:
                     else:  # written to meanwhile: the working copy stays the only one
                         self.db[archive_name(name)].delete_one({"_id": document["_id"]})
         return moved
+
+    def _archived(self, name, document, finished):
+        """The archive's copy of `document`: when it was archived, the day it
+        finished (which the retention pass walks), and de-identified already
+        if its retention ran out while it waited in the working set."""
+        now = clock.utcnow()
+        copied = dict(document, archived_at=now)
+        if name in self.RETAINED:
+            copied["finished_day"] = retention.finished_day(_aware(document[finished.since]))
+            if _finished(document, finished, self.retention_cutoff(now)):
+                retention.deidentify(copied, self.opened(name, copied), self.RETAINED[name],
+                                     self.personal, now)
+        return copied
+
+    # --- retention (shared/retention.py) --------------------------------
+
+    def retention_cutoff(self, now=None):
+        """Documents finished at or before this have outlived their retention."""
+        return (now or clock.utcnow()) - timedelta(days=self.retention_days)
+
+    def finished_of(self, collection):
+        return self.RETAINED[collection].finished or self.ARCHIVED[collection]
+
+    def forget_expired(self, now=None, batch=retention.BATCH):
+        """De-identify up to `batch` documents of each retained collection
+        whose retention ran out, in the working set and then in the archive;
+        {collection: de-identified}."""
+        now = now or clock.utcnow()
+        cutoff = self.retention_cutoff(now)
+        done = {}
+        for collection in self.RETAINED:
+            finished = self.finished_of(collection)
+            query = dict(finished.query(cutoff), deidentified_at=None)
+            query.pop("outbox_due")  # a pending event does not stop this
+            count = 0
+            for candidate in self.db[collection].find(query, {"_id": 1}).limit(batch):
+                count += self.forget(collection, collection, candidate["_id"], now, cutoff)
+            if collection in self.ARCHIVED:
+                count += self._forget_archived(collection, cutoff, now, batch)
+            done[collection] = count
+        return done
+
+    def forget(self, name, collection, document_id, now=None, cutoff=None):
+        """De-identify one document of `name` (`collection` or its archive)
+        under its lock and version guard, if it is finished by `cutoff`
+        (None: whatever its state, as an erasure does); 1 if done now, else 0."""
+        now = now or clock.utcnow()
+        finished, identity = self.finished_of(collection), self.RETAINED[collection]
+        done = []
+
+        def decide(document):
+            if document.get("deidentified_at") is not None or (
+                    cutoff is not None and not _finished(document, finished, cutoff, pending=True)):
+                return None
+            retention.deidentify(document, self.opened(collection, document), identity,
+                                 self.personal, now)
+            done.append(True)
+            return []
+        self.modify(name, document_id, decide)
+        return len(done)
+
+    def _forget_archived(self, collection, cutoff, now, batch):
+        """Walk the archive a day at a time from the day after the last one
+        done to the day `cutoff` falls on; a day wholly past `cutoff` and
+        wholly done is marked done."""
+        archive = archive_name(collection)
+        self._add_finished_days(collection)
+        mark_id = "deidentified_through:%s" % archive
+        mark = self.db[retention.MARKS].find_one({"_id": mark_id})
+        if mark is not None:
+            first = (date.fromisoformat(mark["day"]) + timedelta(days=1)).isoformat()
+        else:
+            oldest = list(self.db[archive].find({"finished_day": {"$ne": None}}, {"finished_day": 1})
+                          .sort("finished_day", 1).limit(1))
+            if not oldest:
+                return 0
+            first = oldest[0]["finished_day"]
+        last = retention.finished_day(cutoff)
+        count = 0
+        for day in retention.days(first, last) if first <= last else ():
+            left = batch - count
+            candidates = list(self.db[archive].find({"finished_day": day, "deidentified_at": None},
+                                                    {"_id": 1}).limit(left))
+            for candidate in candidates:
+                count += self.forget(archive, collection, candidate["_id"], now, cutoff)
+            if day == last or len(candidates) == left:
+                break  # the day is not over yet, or the batch is full: go on next pass
+            self.db[retention.MARKS].update_one({"_id": mark_id}, {"$set": {"day": day}},
+                                                upsert=True)
+        return count
+
+    def _add_finished_days(self, collection):
+        """Give archived documents of earlier versions their `finished_day`,
+        once per archive (marked done)."""
+        archive, since = archive_name(collection), self.finished_of(collection).since
+        mark_id = "finished_days_added:%s" % archive
+        if self.db[retention.MARKS].find_one({"_id": mark_id}):
+            return
+        for document in self.db[archive].find({"finished_day": None}, {since: 1}):
+            if document.get(since) is not None:
+                self.db[archive].update_one({"_id": document["_id"]}, {"$set": {
+                    "finished_day": retention.finished_day(_aware(document[since]))}})
+        try:
+            self.db[retention.MARKS].insert_one({"_id": mark_id, "at": clock.utcnow()})
+        except DuplicateKeyError:
+            pass  # a replica did it at the same time
 
     def update(self, collection, query, update, events=(), current=None):
         """Update one document (with a guard in `query`); True if it matched."""
@@ -242,13 +363,19 @@ class Repository:
         return written
 
 
-def _finished(document, finished, before):
+def _finished(document, finished, before, pending=False):
+    """Whether `document` finished by `before` (and, unless `pending`, has
+    no event left to publish: it may leave the working set)."""
     since = document.get(finished.since)
-    if since is None or document.get("outbox_due") is not None:
+    if since is None or (document.get("outbox_due") is not None and not pending):
         return False
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
-    return since <= before and (not finished.open or document.get(finished.status) not in finished.open)
+    status = document.get(finished.status)
+    return (_aware(since) <= before and (not finished.open or status not in finished.open)
+            and (not finished.done or status in finished.done))
+
+
+def _aware(at):
+    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
 
 
 def _diff(before, after):
@@ -265,36 +392,42 @@ def _diff(before, after):
 
 
 class Store(DependencyProvider):
-    """The repository of a service's entrypoints, and the pass that moves its
+    """The repository of a service's entrypoints; the pass that moves its
     finished documents to the archive (Repository.ARCHIVED) every
-    ARCHIVE_SCAN_SECONDS."""
+    ARCHIVE_SCAN_SECONDS, and the one that de-identifies those past their
+    retention (Repository.RETAINED) every RETENTION_SCAN_SECONDS."""
     platform = Platform()
 
     def __init__(self, repository_cls):
         self.repository_cls = repository_cls
         self.relay_wakeup = lambda *written: None  # the relay's: (collection, _id) written
-        self._archiving = None
+        self._passes = []
 
     def start(self):
         self.repository_cls.create_indexes(self.platform.db)
+        settings = self.platform.settings
         if self.repository_cls.ARCHIVED:
-            self._archiving = BackgroundPass(self._archive, self.platform.settings.archive_scan_seconds,
-                                             "archive")
-            self._archiving.start(self.container)
+            self._passes.append(BackgroundPass(self._archive, settings.archive_scan_seconds, "archive"))
+        if self.repository_cls.RETAINED:
+            self._passes.append(BackgroundPass(self._forget, settings.retention_scan_seconds,
+                                               "retention"))
+        for upkeep in self._passes:
+            upkeep.start(self.container)
 
     def stop(self):
-        if self._archiving is not None:
-            self._archiving.stop()
+        for upkeep in self._passes:
+            upkeep.stop()
 
     def kill(self):
-        if self._archiving is not None:
-            self._archiving.kill()
+        for upkeep in self._passes:
+            upkeep.kill()
 
     def repository(self):
         repository = self.repository_cls(self.platform.db, self.platform.catalogue,
                                           self.container.service_name, self.relay_wakeup,
                                           self.platform.writes)
         repository.archive_after_seconds = self.platform.settings.archive_after_seconds
+        repository.retention_days = self.platform.settings.personal_data_retention_days
         repository.personal = self.platform.personal
         return repository
 
@@ -307,7 +440,16 @@ class Store(DependencyProvider):
             moved = self.repository().archive_finished()
             for name, count in moved.items():
                 self.platform.metrics.archived.labels(name).inc(count)
-            if max(moved.values(), default=0) < ARCHIVE_BATCH or self._archiving.stopping:
+            if max(moved.values(), default=0) < ARCHIVE_BATCH or self._passes[0].stopping:
+                return
+
+    def _forget(self):
+        """Batch after batch, until one is not full."""
+        while True:
+            done = self.repository().forget_expired()
+            for name, count in done.items():
+                self.platform.metrics.deidentified.labels(name).inc(count)
+            if max(done.values(), default=0) < retention.BATCH or self._passes[-1].stopping:
                 return
 
 
@@ -316,7 +458,6 @@ def insert_once(repository, collection, document, events=(), made_at=None):
     a redelivered event hits the unique `_id` and changes nothing. `made_at`:
     when that event happened; an event old enough for the document to be
     archived already (a dead letter replayed) is looked for there first."""
-    from pymongo.errors import DuplicateKeyError
     if (collection in repository.ARCHIVED and repository.may_be_archived(made_at)
             and repository.db[archive_name(collection)].find_one({"_id": document["_id"]}, {"_id": 1})):
         return False

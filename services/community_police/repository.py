@@ -2,6 +2,7 @@
 import pymongo
 
 from shared import clock
+from shared.retention import Identity
 from shared.store import Finished, Repository, insert_once
 
 CHECKS = "checks"
@@ -11,6 +12,7 @@ class CheckRepository(Repository):
     OUTBOX_COLLECTIONS = (CHECKS,)
     ARCHIVED = {CHECKS: Finished(since="decided_at", open=("pending",))}
     PERSONAL = {CHECKS: ("id_number", "phone")}
+    RETAINED = {CHECKS: Identity(id_numbers=("id_number",), phones=("phone",))}
 
     @classmethod
     def create_indexes(cls, db):

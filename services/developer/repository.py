@@ -2,6 +2,7 @@
 import pymongo
 
 from shared import clock
+from shared.retention import Identity
 from shared.store import Finished, Repository, insert_once
 
 from services.developer.domain import check_claim, flat_id
@@ -14,6 +15,9 @@ class HousingRepository(Repository):
     OUTBOX_COLLECTIONS = (CHECKS,)
     # A housing check is finished when made.
     ARCHIVED = {CHECKS: Finished(since="checked_at")}
+    # The name checked against an allocation; the allocations themselves are
+    # the flats' register and are kept.
+    RETAINED = {CHECKS: Identity()}
 
     @classmethod
     def create_indexes(cls, db):

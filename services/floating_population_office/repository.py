@@ -4,6 +4,7 @@ import uuid
 import pymongo
 
 from shared import clock
+from shared.retention import Identity
 from shared.store import Finished, Repository, archive_name, insert_once
 
 REGISTRATIONS = "registrations"
@@ -14,6 +15,7 @@ class RegistryRepository(Repository):
     # A registration is a record once made: it leaves the working set ARCHIVE_AFTER_SECONDS later.
     ARCHIVED = {REGISTRATIONS: Finished(since="recorded_at")}
     PERSONAL = {REGISTRATIONS: ("id_number", "phone")}
+    RETAINED = {REGISTRATIONS: Identity(id_numbers=("id_number",), phones=("phone",))}
 
     @classmethod
     def create_indexes(cls, db):

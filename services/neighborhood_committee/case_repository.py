@@ -3,7 +3,8 @@ assignment, the timeline and the outbox of what the committee tells them."""
 import pymongo
 
 from shared.parties import ALL
-from shared.store import Repository, insert_once
+from shared.retention import Identity
+from shared.store import Finished, Repository, insert_once
 
 CASES = "cases"
 
@@ -11,6 +12,9 @@ CASES = "cases"
 class CaseRepository(Repository):
     OUTBOX_COLLECTIONS = (CASES,)
     PERSONAL = {CASES: ("reporter",)}
+    # The reporter is kept until PERSONAL_DATA_RETENTION_DAYS after the case
+    # closed for good (a reopened case has no `closed_at` again).
+    RETAINED = {CASES: Identity(names=(), people=("reporter",), finished=Finished(since="closed_at"))}
 
     @classmethod
     def create_indexes(cls, db):

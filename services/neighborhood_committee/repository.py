@@ -3,6 +3,7 @@ import pymongo
 
 from shared import joint
 from shared.parties import LINKED
+from shared.retention import Identity
 from shared.store import Finished, Repository
 
 LINKAGES = "linkages"
@@ -17,6 +18,7 @@ class LinkageRepository(Repository):
     OUTBOX_COLLECTIONS = (LINKAGES,)
     ARCHIVED = {LINKAGES: Finished(since="closed_at", open=("open",))}
     PERSONAL = {LINKAGES: ("id_number", "phone")}
+    RETAINED = {LINKAGES: Identity(id_numbers=("id_number",), phones=("phone",))}
 
     @classmethod
     def create_indexes(cls, db):

@@ -5,6 +5,7 @@ import uuid
 import pymongo
 
 from shared import clock
+from shared.retention import Identity
 from shared.store import Finished, Repository, insert_once
 
 PASSES = "gate_passes"
@@ -21,6 +22,7 @@ class PassNotYetHeld(Exception):
 class GatePassRepository(Repository):
     OUTBOX_COLLECTIONS = (PASSES,)
     ARCHIVED = {PASSES: Finished(since="decided_at", open=("held",))}
+    RETAINED = {PASSES: Identity(texts=("steward_notice.text",))}  # it holds a masked ID only
 
     @classmethod
     def create_indexes(cls, db):

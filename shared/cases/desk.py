@@ -12,7 +12,8 @@ from pymongo.errors import DuplicateKeyError
 
 from shared import clock
 from shared.errors import Conflict, NotFound
-from shared.store import Repository, insert_once
+from shared.retention import Identity
+from shared.store import Finished, Repository, insert_once
 
 REPORTS = "case_reports"
 ASSIGNMENTS = "case_assignments"
@@ -21,6 +22,8 @@ ASSIGNMENTS = "case_assignments"
 class CaseDeskRepository(Repository):
     OUTBOX_COLLECTIONS = (REPORTS, ASSIGNMENTS)
     PERSONAL = {ASSIGNMENTS: ("reporter",)}
+    RETAINED = {ASSIGNMENTS: Identity(names=(), people=("reporter",), finished=Finished(
+        since="case_status_at", status="case_status", done=("closed",)))}
 
     @classmethod
     def create_indexes(cls, db):
