@@ -85,6 +85,24 @@ class HousingAllocationChecked(Schema):
     checked_at = fields.AwareDateTime(required=True)
 
 
+class PersonExportRequested(Schema):
+    """Which of the committee's linkages are the person's: each party answers
+    with what it holds under those ids."""
+    export_id = fields.String(required=True)
+    returnee_ids = fields.List(fields.String(), required=True)
+    requested_by = fields.String(required=True)
+    requested_at = fields.AwareDateTime(required=True)
+
+
+class PersonRecordProvided(Schema):
+    """One party's part of a person's export (shared/people.py)."""
+    export_id = fields.String(required=True)
+    party = fields.String(required=True, validate=validate.OneOf(LINKED))
+    records = fields.List(fields.Dict(), required=True)
+    reads = fields.List(fields.Dict(), required=True)
+    answered_at = fields.AwareDateTime(required=True)
+
+
 class LinkagePartyOverdue(Schema):
     returnee_id = fields.String(required=True)
     party = fields.String(required=True, validate=validate.OneOf(LINKED))
@@ -121,4 +139,11 @@ CATALOGUE = Catalogue([
     EventSpec("linkage_party_overdue", COMMITTEE, LINKED, LinkagePartyOverdue,
               description="A party passed its time limit on a linkage; each party acts on "
                           "the ones addressed to it."),
+    EventSpec("person_export_requested", COMMITTEE, LINKED, PersonExportRequested,
+              description="A person asked what the parties hold about them (PIPL Art. 45): "
+                          "each party looks up the person's linkages."),
+    EventSpec("person_record_provided", LINKED, (COMMITTEE,), PersonRecordProvided,
+              personal=("records",),
+              description="One party's records of the person and who read them, for the "
+                          "committee's export."),
 ] + CASE_SPECS)

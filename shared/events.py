@@ -159,7 +159,7 @@ class Catalogue:
             raise ValueError("%s is addressed to %r, not one of its consumers"
                              % (event_type, dumped.get(spec.addressed_by)))
         if self._transit is not None:
-            for name in set(spec.personal) & set(dumped):
+            for name in [name for name in spec.personal if name in dumped]:
                 dumped[name] = self._transit.seal(dumped[name], self._field(spec, name))
         return {
             "event_id": str(uuid.uuid4()),
@@ -206,7 +206,7 @@ class Catalogue:
         if self._transit is None or not spec.personal:
             return payload
         opened = dict(payload)
-        for name in set(spec.personal) & set(payload):
+        for name in [name for name in spec.personal if name in payload]:  # in order: errors name the first
             try:
                 opened[name] = self._transit.open(payload[name], self._field(spec, name))
             except ValueError as exc:

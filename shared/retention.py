@@ -44,13 +44,17 @@ class Identity:
     `phones`: top-level fields; `people`: fields holding a {name, phone}
     object (a case's reporter); `texts`: dotted paths of texts that may
     quote the name. `finished`: when a document is finished, for a
-    collection that is not archived (an archived one uses its ARCHIVED)."""
+    collection that is not archived (an archived one uses its ARCHIVED).
+    `purpose` and `since` (the field of when the data came) are what a
+    person's export says of the record (shared/people.py)."""
     names: tuple = ("name",)
     id_numbers: tuple = ()
     phones: tuple = ()
     people: tuple = ()
     texts: tuple = ()
     finished: object = None
+    purpose: str = ""
+    since: str = None
 
 
 def is_cjk(text):

@@ -12,12 +12,13 @@ from shared.parties import COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
 # cases dispatched to it.
 CASE_DESK = {"cases:report", "cases:read", "cases:work"}
 AUDIT = {"audit:read"}
+PEOPLE = {"people:export"}  # a person's own record (services/neighborhood_committee/exports.py)
 
 ROLES = {
     COMMITTEE: {
         "desk": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis"} | CASE_DESK,
         "supervisor": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
-                       "cases:dispatch", "cases:verify"} | CASE_DESK | AUDIT,
+                       "cases:dispatch", "cases:verify"} | CASE_DESK | AUDIT | PEOPLE,
         "auditor": AUDIT,
     },
     POLICE: {

@@ -264,6 +264,15 @@ class Repository:
     def finished_of(self, collection):
         return self.RETAINED[collection].finished or self.ARCHIVED[collection]
 
+    def retained_until(self, collection, document):
+        """(when the document finished, when its identity goes), or (None,
+        None) while it is not finished."""
+        finished = self.finished_of(collection)
+        if not _finished(document, finished, clock.utcnow(), pending=True):
+            return None, None
+        since = _aware(document[finished.since])
+        return since, since + timedelta(days=self.retention_days)
+
     def forget_expired(self, now=None, batch=retention.BATCH):
         """De-identify up to `batch` documents of each retained collection
         whose retention ran out, in the working set and then in the archive;

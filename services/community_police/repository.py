@@ -12,7 +12,8 @@ class CheckRepository(Repository):
     OUTBOX_COLLECTIONS = (CHECKS,)
     ARCHIVED = {CHECKS: Finished(since="decided_at", open=("pending",))}
     PERSONAL = {CHECKS: ("id_number", "phone")}
-    RETAINED = {CHECKS: Identity(id_numbers=("id_number",), phones=("phone",))}
+    RETAINED = {CHECKS: Identity(id_numbers=("id_number",), phones=("phone",), since="opened_at",
+                                 purpose="the identity and public-security risk check of a registration")}
 
     @classmethod
     def create_indexes(cls, db):

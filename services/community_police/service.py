@@ -4,6 +4,7 @@ from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.errors import Conflict, NotFound
 from shared.parties import POLICE
+from shared.people import PersonRecords
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Page, api, page
@@ -18,7 +19,7 @@ DECIDED = CheckSchema(only=("id", "status", "decided_at", "decided_by"))
 CHECK = CheckSchema()
 
 
-class CommunityPoliceService(CaseDesk, PlatformService):
+class CommunityPoliceService(PersonRecords, CaseDesk, PlatformService):
     name = POLICE
     checks = Store(CheckRepository)
 

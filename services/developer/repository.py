@@ -17,7 +17,8 @@ class HousingRepository(Repository):
     ARCHIVED = {CHECKS: Finished(since="checked_at")}
     # The name checked against an allocation; the allocations themselves are
     # the flats' register and are kept.
-    RETAINED = {CHECKS: Identity()}
+    RETAINED = {CHECKS: Identity(since="checked_at",
+                                 purpose="the check of a claimed flat against the relocation allocations")}
 
     @classmethod
     def create_indexes(cls, db):

@@ -4,6 +4,7 @@ from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.errors import NotFound, ValidationFailed
 from shared.parties import DEVELOPER
+from shared.people import PersonRecords
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Body, Page, api, page
@@ -19,7 +20,7 @@ HOUSING_CHECK = HousingCheckSchema()
 IMPORTED = ImportResultSchema()
 
 
-class DeveloperService(CaseDesk, PlatformService):
+class DeveloperService(PersonRecords, CaseDesk, PlatformService):
     name = DEVELOPER
     housing = Store(HousingRepository)
 

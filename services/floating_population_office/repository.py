@@ -15,7 +15,9 @@ class RegistryRepository(Repository):
     # A registration is a record once made: it leaves the working set ARCHIVE_AFTER_SECONDS later.
     ARCHIVED = {REGISTRATIONS: Finished(since="recorded_at")}
     PERSONAL = {REGISTRATIONS: ("id_number", "phone")}
-    RETAINED = {REGISTRATIONS: Identity(id_numbers=("id_number",), phones=("phone",))}
+    RETAINED = {REGISTRATIONS: Identity(id_numbers=("id_number",), phones=("phone",),
+                                        since="recorded_at",
+                                        purpose="the temporary-residence registration of a non-local arrival")}
 
     @classmethod
     def create_indexes(cls, db):

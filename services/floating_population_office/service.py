@@ -4,6 +4,7 @@ from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.errors import NotFound
 from shared.parties import FLOATING
+from shared.people import PersonRecords
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Page, api, page
@@ -15,7 +16,7 @@ from services.floating_population_office.schemas import RegistrationQuery, Regis
 RECORD = RegistrationRecordSchema()
 
 
-class FloatingPopulationOfficeService(CaseDesk, PlatformService):
+class FloatingPopulationOfficeService(PersonRecords, CaseDesk, PlatformService):
     name = FLOATING
     registry = Store(RegistryRepository)
 

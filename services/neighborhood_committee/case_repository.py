@@ -14,7 +14,9 @@ class CaseRepository(Repository):
     PERSONAL = {CASES: ("reporter",)}
     # The reporter is kept until PERSONAL_DATA_RETENTION_DAYS after the case
     # closed for good (a reopened case has no `closed_at` again).
-    RETAINED = {CASES: Identity(names=(), people=("reporter",), finished=Finished(since="closed_at"))}
+    RETAINED = {CASES: Identity(names=(), people=("reporter",), finished=Finished(since="closed_at"),
+                                since="reported_at",
+                                purpose="a case the person reported, to follow it up and ask them back")}
 
     @classmethod
     def create_indexes(cls, db):

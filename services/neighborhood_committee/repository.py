@@ -4,7 +4,7 @@ import pymongo
 from shared import joint
 from shared.parties import LINKED
 from shared.retention import Identity
-from shared.store import Finished, Repository
+from shared.store import Finished, Repository, archive_name
 
 LINKAGES = "linkages"
 BLIND_INDEX_LENGTH = 64  # hex of HMAC-SHA256; an ID number has 18 characters
@@ -18,7 +18,9 @@ class LinkageRepository(Repository):
     OUTBOX_COLLECTIONS = (LINKAGES,)
     ARCHIVED = {LINKAGES: Finished(since="closed_at", open=("open",))}
     PERSONAL = {LINKAGES: ("id_number", "phone")}
-    RETAINED = {LINKAGES: Identity(id_numbers=("id_number",), phones=("phone",))}
+    RETAINED = {LINKAGES: Identity(
+        id_numbers=("id_number",), phones=("phone",), since="registered_at",
+        purpose="the registration of a returnee or newcomer, followed up with the four other parties")}
 
     @classmethod
     def create_indexes(cls, db):
@@ -30,6 +32,10 @@ class LinkageRepository(Repository):
         # unset on close (the ID number itself is stored encrypted). FerretDB
         # has no partial indexes; a sparse unique one does this.
         linkages.create_index("open_person", unique=True, sparse=True)
+        # Every linkage of a person, open or closed, for their export: the
+        # blind index again, kept (retention keeps it too).
+        linkages.create_index("person_index")
+        db[archive_name(LINKAGES)].create_index("person_index")
         linkages.create_index("next_due_at")
         # Linkages opened before `next_due_at` existed get it once.
         for linkage in linkages.find({"status": "open", "next_due_at": {"$exists": False}},
@@ -47,17 +53,29 @@ class LinkageRepository(Repository):
     def register(self, linkage, events):
         """DuplicateKeyError if the idempotency key is taken or the person
         has an open linkage already."""
-        self.insert(LINKAGES, dict(linkage, open_person=self.personal.blind_index(linkage["id_number"])),
-                    events)
+        person = self.personal.blind_index(linkage["id_number"])
+        self.insert(LINKAGES, dict(linkage, open_person=person, person_index=person), events)
+
+    def of_person(self, id_number):
+        """The ids of every linkage of a person, working set and archive."""
+        query = {"person_index": self.personal.blind_index(id_number)}
+        return sorted({document["_id"] for name in (LINKAGES, archive_name(LINKAGES))
+                       for document in self.db[name].find(query, {"_id": 1})})
 
     def reseal(self, collection, document):
         """Also replace an `open_person` written before the blind index (the
-        plain ID number) with the index."""
+        plain ID number) with the index, and give a linkage written before
+        `person_index` (so, plain: rotated anyway) its index."""
         resealed = super().reseal(collection, document)
         person = document.get("open_person")
         if person is not None and len(person) != BLIND_INDEX_LENGTH:
             document["open_person"] = self.personal.blind_index(person)
-            return True
+            resealed = True
+        if document.get("person_index") is None and document.get("deidentified_at") is None:
+            # written before the export's index: given it by the rotation
+            document["person_index"] = self.personal.blind_index(
+                self.personal.open(document["id_number"], "id_number"))
+            resealed = True
         return resealed
 
     def record_party_event(self, linkage, event_id, changes, events=()):

@@ -22,7 +22,8 @@ class PassNotYetHeld(Exception):
 class GatePassRepository(Repository):
     OUTBOX_COLLECTIONS = (PASSES,)
     ARCHIVED = {PASSES: Finished(since="decided_at", open=("held",))}
-    RETAINED = {PASSES: Identity(texts=("steward_notice.text",))}  # it holds a masked ID only
+    RETAINED = {PASSES: Identity(texts=("steward_notice.text",), since="held_at",  # a masked ID only
+                                 purpose="the gate pass of an arrival and the building steward's notice")}
 
     @classmethod
     def create_indexes(cls, db):

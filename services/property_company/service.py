@@ -4,6 +4,7 @@ works the cases dispatched to it, and runs the cameras' gateway."""
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.parties import PROPERTY
+from shared.people import PersonRecords
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Page, api, page
@@ -22,7 +23,7 @@ DETECTED = DetectionOutSchema()
 GATE_PASS = GatePassSchema()
 
 
-class PropertyCompanyService(CaseDesk, PlatformService):
+class PropertyCompanyService(PersonRecords, CaseDesk, PlatformService):
     name = PROPERTY
     passes = Store(GatePassRepository)
     case_desk = Store(CameraDeskRepository)

@@ -22,8 +22,10 @@ ASSIGNMENTS = "case_assignments"
 class CaseDeskRepository(Repository):
     OUTBOX_COLLECTIONS = (REPORTS, ASSIGNMENTS)
     PERSONAL = {ASSIGNMENTS: ("reporter",)}
-    RETAINED = {ASSIGNMENTS: Identity(names=(), people=("reporter",), finished=Finished(
-        since="case_status_at", status="case_status", done=("closed",)))}
+    RETAINED = {ASSIGNMENTS: Identity(
+        names=(), people=("reporter",), since="dispatched_at",
+        finished=Finished(since="case_status_at", status="case_status", done=("closed",)),
+        purpose="a case assigned to this party, with the resident who reported it")}
 
     @classmethod
     def create_indexes(cls, db):

@@ -1,0 +1,169 @@
+"""A person's export at the committee (PIPL Art. 45, shared/people.py).
+
+    POST /api/v1/people/exports        {id_number, reason}: 202, the export as it stands
+    GET  /api/v1/people/exports/{id}   the export: each party's records and reads
+
+The committee finds the person's linkages by the blind index of their ID
+number, writes its own part at once and asks the four other parties in the
+same write; each party's answer is added as it comes, and the export is
+complete when every party has answered. Answers are stored encrypted under
+the committee's keys. Requesting and reading an export are full-identity
+reads, audited like any other.
+"""
+import uuid
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from shared import clock
+from shared.consumer import event_handler
+from shared.errors import NotFound
+from shared.fields import NOT_BLANK_PATTERN, not_blank
+from shared.identity import id_number_problem, mask_id
+from shared.parties import COMMITTEE, LINKED
+from shared.people import reads_of, records_of
+from shared.store import Repository, Store
+from shared.web import api
+
+EXPORTS = "person_exports"
+
+
+class ExportRequestSchema(Schema):
+    id_number = fields.String(required=True, metadata={"pattern": "^[0-9]{17}[0-9Xx]$"})
+    reason = fields.String(required=True, validate=[validate.Length(max=200), not_blank],
+                           metadata={"pattern": NOT_BLANK_PATTERN})
+
+    @validates("id_number")
+    def _id_number(self, value, **kwargs):
+        problem = id_number_problem(value)
+        if problem:
+            raise ValidationError(problem)
+
+
+class PartSchema(Schema):
+    party = fields.String()
+    status = fields.String(metadata={"enum": ["answered", "waiting"]})
+    answered_at = fields.AwareDateTime(allow_none=True)
+    records = fields.List(fields.Dict())
+    reads = fields.List(fields.Dict())
+
+
+class ExportSchema(Schema):
+    id = fields.String(attribute="_id")
+    status = fields.String(metadata={"enum": ["waiting", "complete"]})
+    id_masked = fields.String()
+    reason = fields.String()
+    requested_by = fields.String()
+    requested_at = fields.AwareDateTime()
+    completed_at = fields.AwareDateTime(allow_none=True)
+    returnee_ids = fields.List(fields.String())
+    parties = fields.List(fields.Nested(PartSchema))
+
+
+EXPORT_REQUEST = ExportRequestSchema()
+EXPORT = ExportSchema()
+
+
+class ExportRepository(Repository):
+    OUTBOX_COLLECTIONS = (EXPORTS,)
+
+    def open(self, export, events):
+        self.insert(EXPORTS, export, events)
+
+    def get(self, export_id):
+        """The export with its parts decrypted, in the order of the parties."""
+        export = self.db[EXPORTS].find_one({"_id": export_id})
+        if export is None:
+            return None
+        parts = []
+        for party in [COMMITTEE] + list(export["expected"]):
+            part = export["parts"].get(party)
+            if part is None:
+                parts.append({"party": party, "status": "waiting", "answered_at": None,
+                              "records": [], "reads": []})
+                continue
+            parts.append(dict(part, party=party, status="answered",
+                              records=self.personal.open(part["records"], _field(party, "records")),
+                              reads=self.personal.open(part["reads"], _field(party, "reads"))))
+        return dict(export, parties=parts)
+
+    def sealed_part(self, party, records, reads, answered_at):
+        return {"answered_at": answered_at,
+                "records": self.personal.seal(records, _field(party, "records")),
+                "reads": self.personal.seal(reads, _field(party, "reads"))}
+
+    def record_answer(self, event):
+        """Add a party's answer once; the export is complete with the last one.
+        False when the export is unknown (an answer to another committee's)."""
+        answer = event.payload
+
+        def decide(export):
+            if answer["party"] in export["parts"] or answer["party"] not in export["expected"]:
+                return None
+            export["parts"][answer["party"]] = self.sealed_part(
+                answer["party"], answer["records"], answer["reads"], answer["answered_at"])
+            if all(party in export["parts"] for party in export["expected"]):
+                export.update(status="complete", completed_at=clock.utcnow())
+            return []
+        return self.modify(EXPORTS, answer["export_id"], decide, event.event_id) is not None
+
+
+def _field(party, name):
+    """The associated data of a part's ciphertext: it opens in its own place only."""
+    return "parts.%s.%s" % (party, name)
+
+
+class PersonExports:
+    """The committee's side: `self.linkages` finds the person."""
+    exports = Store(ExportRepository)
+
+    @api("POST", "/api/v1/people/exports", permission="people:export", body=EXPORT_REQUEST,
+         responses={202: EXPORT}, summary="Export what the five parties hold about a person (audited)")
+    def request_export(self, request):
+        body = request.data
+        now = clock.utcnow()
+        returnee_ids = self.linkages.of_person(body["id_number"])
+        export_id = str(uuid.uuid4())
+        expected = list(LINKED) if returnee_ids else []
+        export = {
+            "_id": export_id, "id_masked": mask_id(body["id_number"].upper()),
+            "reason": body["reason"], "requested_by": request.principal.subject,
+            "requested_at": now, "returnee_ids": returnee_ids, "expected": expected,
+            "status": "waiting" if expected else "complete",
+            "completed_at": None if expected else now,
+            "parts": {COMMITTEE: self.exports.sealed_part(
+                COMMITTEE, records_of([self.linkages], returnee_ids, COMMITTEE),
+                reads_of(self.audit, returnee_ids), now)},
+        }
+        events = [self.exports.event("person_export_requested", {
+            "export_id": export_id, "returnee_ids": returnee_ids,
+            "requested_by": request.principal.subject, "requested_at": now}, export_id)
+        ] if expected else []
+        self._audit_export(request, returnee_ids, body["id_number"], "POST /api/v1/people/exports")
+        self.exports.open(export, events)
+        return 202, EXPORT.dump(self.exports.get(export_id)), {
+            "Location": "/api/v1/people/exports/%s" % export_id}
+
+    @api("GET", "/api/v1/people/exports/<string:export_id>", permission="people:export",
+         responses={200: EXPORT}, summary="A person's export, each party's part as it came (audited)")
+    def get_export(self, request, export_id):
+        export = self.exports.get(export_id)
+        if export is None:
+            raise NotFound("no export %s" % export_id)
+        held = [record for part in export["parties"] for record in part["records"]
+                if record["party"] == COMMITTEE]
+        id_number = next((r["data"].get("id_number") for r in held
+                          if "*" not in (r["data"].get("id_number") or "*")), None)
+        self._audit_export(request, export["returnee_ids"], id_number,
+                           "GET /api/v1/people/exports/{id}")
+        return EXPORT.dump(export)
+
+    def _audit_export(self, request, returnee_ids, id_number, via):
+        if id_number:
+            self.audit.full_identity_read(
+                request.principal, [{"returnee_id": returnee_id, "id_number": id_number}
+                                    for returnee_id in returnee_ids],
+                via=via, purpose="a person's export of their own record")
+
+    @event_handler("person_record_provided")
+    def on_person_record_provided(self, event):
+        self.exports.record_answer(event)
