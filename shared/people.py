@@ -115,9 +115,11 @@ class PersonRecords:
             "records": records_of(repositories_of(self), request["returnee_ids"], party),
             "reads": reads_of(self.audit, request["returnee_ids"]),
         }
-        # The answer hands full identities to the committee's supervisor.
+        # The answer hands full identities to the committee's supervisor: a
+        # read of this party's records, listed with this party's (the user
+        # is named with their agency).
         self.audit.full_identity_read(
-            Principal(agency=COMMITTEE, subject=request["requested_by"]),
+            Principal(agency=party, subject="%s/%s" % (COMMITTEE, request["requested_by"])),
             [{"returnee_id": record["id"], "id_number": record["data"]["id_number"]}
              for record in answer["records"] if len(record["data"].get("id_number") or "") == 18
              and "*" not in record["data"]["id_number"]],

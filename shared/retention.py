@@ -14,6 +14,7 @@ audit trail still name it), the person in it no longer can be read off it.
   (`<field>_index`), so "did we hold this person" can still be answered by
   whoever has the number, and by nobody else;
 - a text written about the person (a steward's notice) has the name replaced;
+- a copy made for a while (a person's export) loses the copied data;
 - the document names when (`deidentified_at`); key rotations leave it alone.
 
 The pass is cheap however long the history: the working set is small by
@@ -43,7 +44,8 @@ class Identity:
     """Where a collection's documents name a person. `names`, `id_numbers`,
     `phones`: top-level fields; `people`: fields holding a {name, phone}
     object (a case's reporter); `texts`: dotted paths of texts that may
-    quote the name. `finished`: when a document is finished, for a
+    quote the name; `drop`: fields removed (a copy of someone's data
+    kept for a while, such as an export's answers). `finished`: when a document is finished, for a
     collection that is not archived (an archived one uses its ARCHIVED).
     `purpose` and `since` (the field of when the data came) are what a
     person's export says of the record (shared/people.py)."""
@@ -52,6 +54,7 @@ class Identity:
     phones: tuple = ()
     people: tuple = ()
     texts: tuple = ()
+    drop: tuple = ()
     finished: object = None
     purpose: str = ""
     since: str = None
@@ -116,6 +119,8 @@ def deidentify(document, plain, identity, keyring, now):
             document[field] = reduced
     for path in identity.texts:
         _replace_in(document, path.split("."), full_names)
+    for field in identity.drop:
+        document.pop(field, None)
     document["deidentified_at"] = now
     return document
 

@@ -21,7 +21,8 @@ from shared.fields import NOT_BLANK_PATTERN, not_blank
 from shared.identity import id_number_problem, mask_id
 from shared.parties import COMMITTEE, LINKED
 from shared.people import reads_of, records_of
-from shared.store import Repository, Store
+from shared.retention import Identity
+from shared.store import Finished, Repository, Store
 from shared.web import api
 
 EXPORTS = "person_exports"
@@ -55,6 +56,8 @@ class ExportSchema(Schema):
     requested_by = fields.String()
     requested_at = fields.AwareDateTime()
     completed_at = fields.AwareDateTime(allow_none=True)
+    deidentified_at = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "when its copy of the answers was removed (retention)"})
     returnee_ids = fields.List(fields.String())
     parties = fields.List(fields.Nested(PartSchema))
 
@@ -65,6 +68,11 @@ EXPORT = ExportSchema()
 
 class ExportRepository(Repository):
     OUTBOX_COLLECTIONS = (EXPORTS,)
+    # An export is a copy: its answers go PERSONAL_DATA_RETENTION_DAYS after
+    # it completed; who asked, when and why stay.
+    RETAINED = {EXPORTS: Identity(names=(), drop=("parts",), since="requested_at",
+                                  finished=Finished(since="completed_at"),
+                                  purpose="a copy of a person's export, for the supervisor who asked")}
 
     def open(self, export, events):
         self.insert(EXPORTS, export, events)
@@ -75,7 +83,7 @@ class ExportRepository(Repository):
         if export is None:
             return None
         parts = []
-        for party in [COMMITTEE] + list(export["expected"]):
+        for party in [COMMITTEE] + list(export["expected"]) if "parts" in export else ():
             part = export["parts"].get(party)
             if part is None:
                 parts.append({"party": party, "status": "waiting", "answered_at": None,
@@ -97,7 +105,8 @@ class ExportRepository(Repository):
         answer = event.payload
 
         def decide(export):
-            if answer["party"] in export["parts"] or answer["party"] not in export["expected"]:
+            if ("parts" not in export or answer["party"] in export["parts"]
+                    or answer["party"] not in export["expected"]):
                 return None
             export["parts"][answer["party"]] = self.sealed_part(
                 answer["party"], answer["records"], answer["reads"], answer["answered_at"])

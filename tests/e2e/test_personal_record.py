@@ -1,0 +1,171 @@
+"""A person's own record and retention, end to end (shared/people.py,
+shared/retention.py, services/neighborhood_committee/exports.py).
+
+The five services run with a retention of a couple of minutes. A non-local
+returnee is registered, read by a police officer, and their linkage closes.
+The person's export then shows each party's record with its full identity,
+why it is held and until when, and who read it; asking for it is audited.
+Once retention has run out, every party's stored record is de-identified,
+and a new export shows exactly that, while the first export's copy of the
+answers is gone."""
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from shared.parties import ALL, COMMITTEE, DEVELOPER, FLOATING, LINKED, POLICE, PROPERTY
+from shared.retention import deidentified_name, mask_phone
+from shared.identity import mask_id
+from tests.support import Api, registration, wait_for
+from tests.system import System
+
+pytestmark = pytest.mark.slow
+
+RETENTION_DAYS = 120 / 86400  # two minutes
+RECORDS = {COMMITTEE: "linkages", POLICE: "checks", FLOATING: "registrations",
+           PROPERTY: "gate_passes", DEVELOPER: "housing_checks"}
+
+
+@pytest.fixture(scope="module")
+def system(mongo_client):
+    with System(PERSONAL_DATA_RETENTION_DAYS=str(RETENTION_DAYS), RETENTION_SCAN_SECONDS="2") as running:
+        running.start()
+        yield running
+        running.stop()
+        running.drop_databases(mongo_client)
+
+
+@pytest.fixture(scope="module")
+def apis(system):
+    return {name: Api(url, name, user="%s-supervisor" % name) for name, url in system.urls.items()}
+
+
+@pytest.fixture(scope="module")
+def person(apis):
+    """A non-local returnee whose linkage closed, read once by an officer."""
+    body = registration(local_hukou=False, name="Liu Yang-Export")
+    response = apis[COMMITTEE].post("/api/v1/returnees", body)
+    assert response.status_code == 201, response.text
+    body["returnee_id"] = returnee_id = response.json()["id"]
+    officer = Api(apis[POLICE].base_url, POLICE, user="officer-wang")
+    wait_for(lambda: officer.get("/api/v1/checks/%s" % returnee_id).status_code == 200, "the check")
+    decision = officer.post("/api/v1/checks/%s/decision" % returnee_id,
+                            {"outcome": "cleared", "note": "identity verified"})
+    assert decision.status_code == 200, decision.text
+    wait_for(lambda: apis[COMMITTEE].get("/api/v1/returnees/%s" % returnee_id).json()["status"]
+             == "closed", "the linkage to close")
+    return body
+
+
+def export_of(apis, id_number):
+    response = apis[COMMITTEE].post("/api/v1/people/exports",
+                                    {"id_number": id_number, "reason": "the person asked at the desk"})
+    assert response.status_code == 202, response.text
+    assert response.headers["Location"] == "/api/v1/people/exports/%s" % response.json()["id"]
+    return wait_for(lambda: (lambda e: e if e["status"] == "complete" else None)(
+        apis[COMMITTEE].get(response.headers["Location"]).json()), "every party's answer")
+
+
+def records_by_party(export):
+    found = {}
+    for part in export["parties"]:
+        assert part["status"] == "answered", part
+        for record in part["records"]:
+            assert record["party"] == part["party"]
+            found.setdefault(part["party"], []).append(record)
+    return found
+
+
+def stored(mongo_client, system, service, returnee_id):
+    return mongo_client[system.db_prefix + service][RECORDS[service]].find_one({"_id": returnee_id})
+
+
+def test_an_export_shows_each_partys_record_why_until_when_and_who_read_it(apis, person, system):
+    export = export_of(apis, person["id_number"].lower())
+    assert export["returnee_ids"] == [person["returnee_id"]]
+    assert export["id_masked"] == mask_id(person["id_number"])
+    assert [part["party"] for part in export["parties"]] == [COMMITTEE] + list(LINKED)
+    records = records_by_party(export)
+    assert {party: [r["record"] for r in found] for party, found in records.items()} == {
+        party: [RECORDS[party]] for party in ALL}
+    for party, (record,) in records.items():
+        assert record["id"] == person["returnee_id"] and record["purpose"], record
+        assert record["since"] and record["finished_at"] and record["deidentified_at"] is None
+        kept = datetime.fromisoformat(record["identity_kept_until"])
+        finished = datetime.fromisoformat(record["finished_at"])
+        assert kept - finished == timedelta(days=RETENTION_DAYS), record
+        assert record["data"]["name"] == person["name"], record
+        assert "outbox" not in record["data"] and "applied_events" not in record["data"]
+    for party in (COMMITTEE, POLICE, FLOATING):  # these three hold the full identity
+        data = records[party][0]["data"]
+        assert (data["id_number"], data["phone"]) == (person["id_number"], person["phone"]), party
+    for party in (PROPERTY, DEVELOPER):  # these never got more than the masked ID
+        assert records[party][0]["data"]["id_masked"] == mask_id(person["id_number"])
+        assert person["id_number"] not in json.dumps(records[party])
+    # Who read it: the officer who opened the check, at the police.
+    (police_part,) = [part for part in export["parties"] if part["party"] == POLICE]
+    assert any(read["user"] == "officer-wang" and read["via"] == "GET /api/v1/checks/{id}"
+               for read in police_part["reads"]), police_part["reads"]
+
+
+def test_asking_for_an_export_and_reading_it_are_audited(apis, person):
+    export_of(apis, person["id_number"])
+    reads = apis[COMMITTEE].get("/api/v1/audit", returnee_id=person["returnee_id"]).json()["items"]
+    vias = {(read["user"], read["via"]) for read in reads}
+    assert ("%s-supervisor" % COMMITTEE, "POST /api/v1/people/exports") in vias
+    assert ("%s-supervisor" % COMMITTEE, "GET /api/v1/people/exports/{id}") in vias
+    # The police handed the full identity to the committee's supervisor: audited there too.
+    police_reads = apis[POLICE].get("/api/v1/audit", returnee_id=person["returnee_id"]).json()["items"]
+    assert any(read["via"] == "person_export_requested"
+               and read["user"] == "%s/%s-supervisor" % (COMMITTEE, COMMITTEE)
+               for read in police_reads), police_reads
+
+
+def test_an_export_is_refused_without_the_permission_and_for_a_bad_id_number(apis, system):
+    desk = Api(apis[COMMITTEE].base_url, COMMITTEE, user="desk-1", roles=["desk"])
+    assert desk.post("/api/v1/people/exports", {"id_number": "11010519491231002X",
+                                                "reason": "x"}).status_code == 403
+    refused = apis[COMMITTEE].post("/api/v1/people/exports", {"id_number": "110105194912310021",
+                                                              "reason": "asked"})
+    assert refused.status_code == 422 and "id_number" in refused.text
+    assert apis[COMMITTEE].get("/api/v1/people/exports/no-such-export").status_code == 404
+
+
+def test_a_person_with_nothing_held_gets_a_complete_empty_export(apis):
+    body = registration()
+    export = export_of(apis, body["id_number"])
+    assert export["returnee_ids"] == []
+    assert [part["party"] for part in export["parties"]] == [COMMITTEE]
+    assert export["parties"][0]["records"] == []
+
+
+def test_past_retention_every_party_holds_the_person_de_identified(apis, person, system, mongo_client):
+    first = export_of(apis, person["id_number"])
+    returnee_id = person["returnee_id"]
+    wait_for(lambda: all((stored(mongo_client, system, service, returnee_id) or {}).get("deidentified_at")
+                         for service in ALL), "every party to de-identify its record", timeout=240)
+    short = deidentified_name(person["name"])
+    for service in ALL:
+        document = stored(mongo_client, system, service, returnee_id)
+        text = json.dumps(document, default=str, ensure_ascii=False)
+        assert person["name"] not in text and person["id_number"] not in text, service
+        assert person["phone"] not in text and "enc:v1:" not in text, service
+        assert document["name"] == short, service
+    committee = stored(mongo_client, system, COMMITTEE, returnee_id)
+    assert committee["id_number"] == mask_id(person["id_number"])
+    assert committee["phone"] == mask_phone(person["phone"])
+
+    again = export_of(apis, person["id_number"])  # still found: by the kept blind index
+    assert again["returnee_ids"] == [returnee_id]
+    for party, (record,) in records_by_party(again).items():
+        assert record["deidentified_at"] and record["identity_kept_until"] is None, record
+        assert record["data"]["name"] == short
+        assert person["id_number"] not in json.dumps(record) and person["phone"] not in json.dumps(record)
+
+    # The first export's copy of the answers goes too, its request stays.
+    copy = wait_for(lambda: (lambda e: e if e.get("deidentified_at") else None)(
+        apis[COMMITTEE].get("/api/v1/people/exports/%s" % first["id"]).json()),
+        "the first export's copy to go", timeout=240)
+    assert copy["parties"] == [] and copy["reason"] == "the person asked at the desk"
+    raw = mongo_client[system.db_prefix + COMMITTEE]["person_exports"].find_one({"_id": first["id"]})
+    assert "parts" not in raw
