@@ -8,6 +8,9 @@
     linkage dead-letters list|show|replay inspect and replay dead letters
     linkage keys rotate <service>         re-encrypt the service's stored personal data under
                                           the first key of PERSONAL_DATA_KEYS (shared/rotation.py)
+    linkage person export <id_number|-> --reason R --by USER [--wait S]
+                                          what the five parties hold about a person, as the
+                                          committee's API exports it (audited; printed as JSON)
     linkage users add|list|disable|reset-password <agency> [<username>] [--role R] [--password-file F]
                                           an agency's staff accounts (the password from a
                                           prompt or a file, never the command line)
@@ -165,6 +168,52 @@ def cmd_keys(args):
     print("%s: every personal field is under key %s" % (args.service, keyring.current))
 
 
+def cmd_person(args):
+    import time
+
+    from pymongo import MongoClient
+
+    from shared.audit import AuditLog
+    from shared.auth import Principal
+    from shared.catalogue import CATALOGUE
+    from shared.identity import id_number_problem
+    from shared.metrics import Metrics
+    from services.neighborhood_committee.exports import EXPORT, ExportRepository, open_export
+    from services.neighborhood_committee.repository import LinkageRepository
+    if args.id_number == "-":  # from standard input: kept out of the process list and history
+        args.id_number = sys.stdin.readline().strip()
+    problem = id_number_problem(args.id_number)
+    if problem:
+        sys.exit("linkage: id_number %s" % problem)
+    try:
+        settings = env_settings(parties.COMMITTEE)
+    except InsecureConfiguration as exc:
+        sys.exit("linkage: %s" % exc)
+    client = MongoClient(settings.mongo_uri, tz_aware=True, appname="linkage-person")
+    try:
+        db = client[settings.db_name]
+        catalogue = CATALOGUE.with_transit(settings.transit_keyring())
+        linkages, exports = (cls(db, catalogue, parties.COMMITTEE) for cls in (LinkageRepository,
+                                                                               ExportRepository))
+        linkages.personal = exports.personal = settings.keyring()
+        audit_log = AuditLog(db, Metrics(parties.COMMITTEE), parties.COMMITTEE, set())
+        by = Principal(agency=parties.COMMITTEE, subject=args.by)
+        # Written with its request in the outbox: the committee's relay sends it.
+        export_id = open_export(linkages, exports, audit_log, by, args.id_number, args.reason,
+                                "linkage person export")
+        deadline = time.monotonic() + args.wait
+        export = exports.get(export_id)
+        while export["status"] != "complete" and time.monotonic() < deadline:
+            time.sleep(1)
+            export = exports.get(export_id)
+    finally:
+        client.close()
+    print(json.dumps(EXPORT.dump(export), indent=2, ensure_ascii=False))
+    if export["status"] != "complete":
+        sys.exit("linkage: export %s is still waiting for %s" % (export_id, ", ".join(
+            part["party"] for part in export["parties"] if part["status"] == "waiting")))
+
+
 def _password(args):
     import getpass
     if args.password_file:
@@ -236,6 +285,14 @@ def parser():
     keys.add_argument("service", choices=parties.ALL)
     keys.add_argument("--batch", type=int, default=200, help="documents read per batch")
     keys.set_defaults(func=cmd_keys)
+    person = sub.add_parser("person", help="what the five parties hold about a person")
+    person.add_argument("action", choices=["export"])
+    person.add_argument("id_number", help="the person's ID number, or - to read it from standard input")
+    person.add_argument("--reason", required=True, help="why the export is made (audited)")
+    person.add_argument("--by", required=True, help="who asks: the committee user it is audited as")
+    person.add_argument("--wait", type=float, default=120,
+                        help="seconds to wait for every party's answer")
+    person.set_defaults(func=cmd_person)
     users = sub.add_parser("users", help="an agency's staff accounts")
     users.add_argument("action", choices=["add", "list", "disable", "reset-password"])
     users.add_argument("agency", choices=parties.ALL)

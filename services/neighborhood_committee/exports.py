@@ -121,6 +121,39 @@ def _field(party, name):
     return "parts.%s.%s" % (party, name)
 
 
+def open_export(linkages, exports, audit_log, principal, id_number, reason, via):
+    """Write a person's export with the committee's part and ask the four
+    other parties in the same write (audited first: no record, no export);
+    its id. For the API and for `linkage person export`."""
+    now = clock.utcnow()
+    returnee_ids = linkages.of_person(id_number)
+    export_id = str(uuid.uuid4())
+    expected = list(LINKED) if returnee_ids else []
+    export = {
+        "_id": export_id, "id_masked": mask_id(id_number.upper()), "reason": reason,
+        "requested_by": principal.subject, "requested_at": now, "returnee_ids": returnee_ids,
+        "expected": expected, "status": "waiting" if expected else "complete",
+        "completed_at": None if expected else now,
+        "parts": {COMMITTEE: exports.sealed_part(
+            COMMITTEE, records_of([linkages], returnee_ids, COMMITTEE),
+            reads_of(audit_log, returnee_ids), now)},
+    }
+    events = [exports.event("person_export_requested", {
+        "export_id": export_id, "returnee_ids": returnee_ids, "requested_by": principal.subject,
+        "requested_at": now}, export_id)] if expected else []
+    audit_export(audit_log, principal, returnee_ids, id_number, via)
+    exports.open(export, events)
+    return export_id
+
+
+def audit_export(audit_log, principal, returnee_ids, id_number, via):
+    if id_number:
+        audit_log.full_identity_read(
+            principal, [{"returnee_id": returnee_id, "id_number": id_number}
+                        for returnee_id in returnee_ids],
+            via=via, purpose="a person's export of their own record")
+
+
 class PersonExports:
     """The committee's side: `self.linkages` finds the person."""
     exports = Store(ExportRepository)
@@ -129,26 +162,8 @@ class PersonExports:
          responses={202: EXPORT}, summary="Export what the five parties hold about a person (audited)")
     def request_export(self, request):
         body = request.data
-        now = clock.utcnow()
-        returnee_ids = self.linkages.of_person(body["id_number"])
-        export_id = str(uuid.uuid4())
-        expected = list(LINKED) if returnee_ids else []
-        export = {
-            "_id": export_id, "id_masked": mask_id(body["id_number"].upper()),
-            "reason": body["reason"], "requested_by": request.principal.subject,
-            "requested_at": now, "returnee_ids": returnee_ids, "expected": expected,
-            "status": "waiting" if expected else "complete",
-            "completed_at": None if expected else now,
-            "parts": {COMMITTEE: self.exports.sealed_part(
-                COMMITTEE, records_of([self.linkages], returnee_ids, COMMITTEE),
-                reads_of(self.audit, returnee_ids), now)},
-        }
-        events = [self.exports.event("person_export_requested", {
-            "export_id": export_id, "returnee_ids": returnee_ids,
-            "requested_by": request.principal.subject, "requested_at": now}, export_id)
-        ] if expected else []
-        self._audit_export(request, returnee_ids, body["id_number"], "POST /api/v1/people/exports")
-        self.exports.open(export, events)
+        export_id = open_export(self.linkages, self.exports, self.audit, request.principal,
+                                body["id_number"], body["reason"], "POST /api/v1/people/exports")
         return 202, EXPORT.dump(self.exports.get(export_id)), {
             "Location": "/api/v1/people/exports/%s" % export_id}
 
@@ -162,16 +177,9 @@ class PersonExports:
                 if record["party"] == COMMITTEE]
         id_number = next((r["data"].get("id_number") for r in held
                           if "*" not in (r["data"].get("id_number") or "*")), None)
-        self._audit_export(request, export["returnee_ids"], id_number,
-                           "GET /api/v1/people/exports/{id}")
+        audit_export(self.audit, request.principal, export["returnee_ids"], id_number,
+                     "GET /api/v1/people/exports/{id}")
         return EXPORT.dump(export)
-
-    def _audit_export(self, request, returnee_ids, id_number, via):
-        if id_number:
-            self.audit.full_identity_read(
-                request.principal, [{"returnee_id": returnee_id, "id_number": id_number}
-                                    for returnee_id in returnee_ids],
-                via=via, purpose="a person's export of their own record")
 
     @event_handler("person_record_provided")
     def on_person_record_provided(self, event):

@@ -9,6 +9,9 @@ Once retention has run out, every party's stored record is de-identified,
 and a new export shows exactly that, while the first export's copy of the
 answers is gone."""
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -169,3 +172,23 @@ def test_past_retention_every_party_holds_the_person_de_identified(apis, person,
     assert copy["parties"] == [] and copy["reason"] == "the person asked at the desk"
     raw = mongo_client[system.db_prefix + COMMITTEE]["person_exports"].find_one({"_id": first["id"]})
     assert "parts" not in raw
+
+
+def test_the_command_line_exports_as_the_api_does(apis, person, system):
+    """`linkage person export`: written at the committee with its request in
+    the outbox (the running committee's relay sends it), then waited for."""
+    linkage = os.path.join(os.path.dirname(sys.executable), "linkage")
+    env = dict(system.env(COMMITTEE), EVENTLET_NO_GREENDNS="yes")
+    result = subprocess.run([linkage, "person", "export", "-", "--reason", "asked by letter",
+                             "--by", "ops-li", "--wait", "90"], input=person["id_number"] + "\n",
+                            env=env, capture_output=True, text=True, timeout=150)
+    assert result.returncode == 0, result.stderr
+    export = json.loads(result.stdout)
+    assert export["status"] == "complete" and export["requested_by"] == "ops-li"
+    assert [part["party"] for part in export["parties"]] == [COMMITTEE] + list(LINKED)
+    assert all(part["records"] for part in export["parties"]), export
+    reads = apis[COMMITTEE].get("/api/v1/audit", returnee_id=person["returnee_id"]).json()["items"]
+    assert any(read["user"] == "ops-li" and read["via"] == "linkage person export" for read in reads)
+    refused = subprocess.run([linkage, "person", "export", "110105194912310021", "--reason", "x",
+                              "--by", "ops-li"], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "id_number" in refused.stderr
