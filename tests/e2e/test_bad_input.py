@@ -41,6 +41,8 @@ ENDPOINTS = [
     (DEVELOPER, "POST", "/api/v1/allocations"),
     (DEVELOPER, "GET", "/api/v1/allocations/{flat}"),
     (DEVELOPER, "GET", "/api/v1/housing-checks"),
+    (COMMITTEE, "POST", "/api/v1/people/exports"),
+    (COMMITTEE, "GET", "/api/v1/people/exports/{export}"),
 ] + [(service, "GET", "/api/v1/audit") for service in ALL]
 
 POST_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if endpoint[1] == "POST"]
@@ -95,7 +97,11 @@ def known(apis):
     record = wait_for(lambda: first(apis[FLOATING].get("/api/v1/registrations",
                                                        returnee_id=returnee_id)),
                       "the floating-population registration")
-    return {"id": returnee_id, "registration": record["id"], "flat": "-".join(KNOWN_FLAT)}
+    export = apis[COMMITTEE].post("/api/v1/people/exports", {
+        "id_number": registration()["id_number"], "reason": "the known export"})
+    assert export.status_code == 202, export.text
+    return {"id": returnee_id, "registration": record["id"], "flat": "-".join(KNOWN_FLAT),
+            "export": export.json()["id"]}
 
 
 def url(system, known, service, path):
@@ -110,6 +116,8 @@ def valid_body(service, path):
         return {"outcome": "cleared", "note": "identity verified"}
     if path == "/api/v1/allocations":
         return {"building": "88", "unit": "8", "room": "808", "household": ["Never Saved"]}
+    if path == "/api/v1/people/exports":
+        return {"id_number": registration()["id_number"], "reason": "asked at the desk"}
     return None
 
 
@@ -129,6 +137,7 @@ def written(db, known):
     state = {
         "linkages": db(COMMITTEE)["linkages"].count_documents({}),
         "allocations": db(DEVELOPER)["allocations"].count_documents({}),
+        "person_exports": db(COMMITTEE)["person_exports"].count_documents({}),
         "known_check": (check.get("status"), check.get("version"), check.get("decided_by")),
     }
     for service in ALL:
