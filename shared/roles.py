@@ -16,8 +16,10 @@ AUDIT = {"audit:read"}
 ROLES = {
     COMMITTEE: {
         "desk": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis"} | CASE_DESK,
-        "supervisor": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
-                       "cases:dispatch", "cases:verify"} | CASE_DESK | AUDIT,
+        # A person's rights (PIPL Arts. 46-47): a supervisor's decision.
+        "supervisor": {"returnees:register", "returnees:read", "returnees:correct", "people:erase",
+                       "cases:feedback", "cases:kpis", "cases:dispatch", "cases:verify"}
+                      | CASE_DESK | AUDIT,
         "auditor": AUDIT,
     },
     POLICE: {

@@ -19,6 +19,7 @@ from shared.web import Page, api, page
 from services.neighborhood_committee import domain
 from services.neighborhood_committee.dispatch import CaseDispatch
 from services.neighborhood_committee.repository import LINKAGES, LinkageRepository, VersionConflict
+from services.neighborhood_committee.rights_desk import RightsDesk
 from services.neighborhood_committee.schemas import (LinkageDetailSchema, LinkageQuery,
                                                      LinkageSummarySchema, RegistrationSchema)
 
@@ -50,7 +51,7 @@ def registration_events(repo, linkage):
     return events
 
 
-class NeighborhoodCommitteeService(CaseDispatch, PlatformService):
+class NeighborhoodCommitteeService(RightsDesk, CaseDispatch, PlatformService):
     name = COMMITTEE
     linkages = Store(LinkageRepository)
 
