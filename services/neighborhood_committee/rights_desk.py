@@ -54,7 +54,7 @@ class RightsDesk:
         return CORRECTED.dump(outcome)
 
     @api("POST", "/api/v1/people/erasure", permission="people:erase", body=ERASURE_REQUEST,
-         responses={200: ERASURE, 202: ERASURE},
+         responses={200: ERASURE, 202: ERASURE, 404: None},
          summary="Erase a returnee's personal data at the committee and every party holding it")
     def erase_person(self, request):
         """202 with the new erasure; a second request for the same returnee

@@ -90,9 +90,11 @@ class CorrectionSchema(Schema):
         if problem:
             raise ValidationError(problem)
 
-    @validates_schema
-    def _something(self, data, **kwargs):
-        if "name" not in data and "phone" not in data:
+    # Also with other fields bad, so one answer names every one; on the body
+    # as sent, so a bad name is not taken for a missing one.
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _something(self, data, original, **kwargs):
+        if not isinstance(original, dict) or ("name" not in original and "phone" not in original):
             raise ValidationError({name: ["give a name or a phone to correct"]
                                    for name in ("name", "phone")})
 

@@ -280,3 +280,14 @@ def test_a_closed_linkage_in_the_archives_is_corrected_and_erased_there(system, 
     assert shown["erasure"]["parties"][POLICE]["status"] == "held"
     for service in (PROPERTY, DEVELOPER):
         assert raw(service, rid)["name"] == deidentified_name(new_name)
+
+
+def test_both_endpoints_are_in_the_committees_openapi_document(system):
+    import requests
+    document = requests.get(system.url(COMMITTEE) + "/openapi.json", timeout=10).json()
+    correction = document["paths"]["/api/v1/returnees/{returnee_id}/correction"]["post"]
+    erasure = document["paths"]["/api/v1/people/erasure"]["post"]
+    assert {"200", "404", "409", "422"} <= set(correction["responses"])
+    assert {"200", "202", "404", "422"} <= set(erasure["responses"])
+    detail = document["components"]["schemas"]["LinkageDetail"]["properties"]
+    assert {"corrections", "erasure", "deidentified_at"} <= set(detail)
