@@ -14,10 +14,19 @@ party alone.
 The ID number and phone in those two, and a case's reporter, are `personal`:
 encrypted under the transit keys from the producer's outbox to the consumer.
 
+A person's rights (PIPL Arts. 44-47) reach the parties that hold their data
+the same way: a corrected name and/or phone goes to the police and (for a
+non-local person only) the floating-population office in
+`returnee_details_corrected`, addressed to each; a corrected name goes to
+the property company and the developer in `returnee_name_corrected`, whose
+schema has no phone. `returnee_erasure_requested` asks each holder to
+de-identify its record, and `returnee_erasure_answered` says it did, or
+that a legal hold keeps it.
+
 Changes are additive; a breaking change is a new version (keep the old schema
 in `older` until every producer has moved on).
 """
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.cases.events import SPECS as CASE_SPECS
 from shared.events import Catalogue, EventSpec
@@ -100,6 +109,7 @@ class PersonRecordProvided(Schema):
     party = fields.String(required=True, validate=validate.OneOf(LINKED))
     records = fields.List(fields.Dict(), required=True)
     reads = fields.List(fields.Dict(), required=True)
+    legal_hold = fields.String(load_default=None, allow_none=True)  # why an erasure would not erase
     answered_at = fields.AwareDateTime(required=True)
 
 
@@ -108,6 +118,46 @@ class LinkagePartyOverdue(Schema):
     party = fields.String(required=True, validate=validate.OneOf(LINKED))
     due_at = fields.AwareDateTime(required=True)
     detected_at = fields.AwareDateTime(required=True)
+
+
+# The parties that hold a person's phone (need-to-know, as at registration).
+PHONE_HOLDERS = (POLICE, FLOATING)
+ERASURE_OUTCOMES = ("erased", "held")
+
+
+class DetailsCorrected(Schema):
+    """A corrected name and/or phone, for one party that holds both."""
+    returnee_id = fields.String(required=True)
+    party = fields.String(required=True, validate=validate.OneOf(PHONE_HOLDERS))
+    name = fields.String(validate=validate.Length(min=1, max=50))
+    phone = fields.String()
+    corrected_at = fields.AwareDateTime(required=True)
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if "name" not in data and "phone" not in data:
+            raise ValidationError("a correction names a name or a phone", "_schema")
+
+
+class NameCorrected(Schema):
+    """A corrected name, for the parties that hold the name and no phone."""
+    returnee_id = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    corrected_at = fields.AwareDateTime(required=True)
+
+
+class ErasureRequested(Schema):
+    returnee_id = fields.String(required=True)
+    party = fields.String(required=True, validate=validate.OneOf(LINKED))
+    requested_at = fields.AwareDateTime(required=True)
+
+
+class ErasureAnswered(Schema):
+    returnee_id = fields.String(required=True)
+    party = fields.String(required=True, validate=validate.OneOf(LINKED))
+    outcome = fields.String(required=True, validate=validate.OneOf(ERASURE_OUTCOMES))
+    hold_reason = fields.String(allow_none=True, validate=validate.Length(max=500))
+    at = fields.AwareDateTime(required=True)
 
 
 CATALOGUE = Catalogue([
@@ -146,4 +196,19 @@ CATALOGUE = Catalogue([
               personal=("records",),
               description="One party's records of the person and who read them, for the "
                           "committee's export."),
+    EventSpec("returnee_details_corrected", COMMITTEE, PHONE_HOLDERS, DetailsCorrected,
+              addressed_by="party", personal=("phone",),
+              description="The committee corrected a registered name and/or phone (PIPL "
+                          "Art. 46); the police and, for a non-local person, the "
+                          "floating-population office update their record."),
+    EventSpec("returnee_name_corrected", COMMITTEE, (PROPERTY, DEVELOPER), NameCorrected,
+              description="The committee corrected a registered name; the property company "
+                          "and the developer update their record."),
+    EventSpec("returnee_erasure_requested", COMMITTEE, LINKED, ErasureRequested,
+              addressed_by="party",
+              description="The person asked for erasure (PIPL Art. 47); each party holding "
+                          "their record de-identifies it unless a legal hold keeps it."),
+    EventSpec("returnee_erasure_answered", LINKED, (COMMITTEE,), ErasureAnswered,
+              description="A party de-identified its record of the person (erased), or "
+                          "keeps it under a legal hold (held, with the hold's reason)."),
 ] + CASE_SPECS)

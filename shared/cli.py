@@ -37,7 +37,7 @@ def env_settings(service=parties.COMMITTEE):
     config = {key: os.environ.get(key) for key in (
         "AMQP_URI", "MONGO_URI", "DB_PREFIX", "LINKAGE_SECRET", "LINKAGE_ENV", "RETRY_DELAYS_MS",
         "DECLARE_TOPOLOGY", "PERSONAL_DATA_KEYS", "BLIND_INDEX_KEY", "TRANSIT_KEYS",
-        "ENCRYPT_PERSONAL_DATA", "DOCUMENT_LOCKS")}
+        "ENCRYPT_PERSONAL_DATA", "DOCUMENT_LOCKS", "LEGAL_HOLD", "PERSONAL_DATA_RETENTION_DAYS")}
     return Settings.from_config(service, config)
 
 
@@ -196,11 +196,12 @@ def cmd_person(args):
         linkages, exports = (cls(db, catalogue, parties.COMMITTEE) for cls in (LinkageRepository,
                                                                                ExportRepository))
         linkages.personal = exports.personal = settings.keyring()
+        linkages.retention_days = settings.personal_data_retention_days
         audit_log = AuditLog(db, Metrics(parties.COMMITTEE), parties.COMMITTEE, set())
         by = Principal(agency=parties.COMMITTEE, subject=args.by)
         # Written with its request in the outbox: the committee's relay sends it.
         export_id = open_export(linkages, exports, audit_log, by, args.id_number, args.reason,
-                                "linkage person export")
+                                "linkage person export", settings.legal_hold or None)
         deadline = time.monotonic() + args.wait
         export = exports.get(export_id)
         while export["status"] != "complete" and time.monotonic() < deadline:

@@ -114,6 +114,7 @@ class PersonRecords:
             "export_id": request["export_id"], "party": party, "answered_at": now,
             "records": records_of(repositories_of(self), request["returnee_ids"], party),
             "reads": reads_of(self.audit, request["returnee_ids"]),
+            "legal_hold": self.infra.settings.legal_hold or None,
         }
         # The answer hands full identities to the committee's supervisor: a
         # read of this party's records, listed with this party's (the user

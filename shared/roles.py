@@ -12,7 +12,9 @@ from shared.parties import COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
 # cases dispatched to it.
 CASE_DESK = {"cases:report", "cases:read", "cases:work"}
 AUDIT = {"audit:read"}
-PEOPLE = {"people:export"}  # a person's own record (services/neighborhood_committee/exports.py)
+# A person's rights (PIPL Arts. 45-47), a supervisor's decision: their export
+# (services/neighborhood_committee/exports.py), correction and erasure (rights_desk.py).
+PEOPLE = {"people:export", "people:erase", "returnees:correct"}
 
 ROLES = {
     COMMITTEE: {

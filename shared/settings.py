@@ -130,6 +130,9 @@ class Settings:
     blind_index_key: bytes = None
     transit_keys: tuple = ()
     encrypt_personal_data: bool = True
+    # Why this party must keep personal data it is asked to erase (a court
+    # order, an open investigation); empty: no hold, an erasure de-identifies.
+    legal_hold: str = ""
 
     def keyring(self):
         """This service's keys for the personal data it stores."""
@@ -204,6 +207,7 @@ class Settings:
             blind_index_key=blind_index[0][1],
             transit_keys=_keys(config, "TRANSIT_KEYS", derived("transit-key", None), environment),
             encrypt_personal_data=_switch(config.get("ENCRYPT_PERSONAL_DATA")),
+            legal_hold=str(config.get("LEGAL_HOLD") or "").strip(),
             cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
                                .split(",") if origin.strip()),
         )

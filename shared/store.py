@@ -179,6 +179,7 @@ class Repository:
                 envelopes = decide(changed)
                 if envelopes is None:
                     return current
+                self._seal_changed(collection, changed)
                 update = _diff(current, changed)
                 query = {"_id": document_id, "version": current["version"]}
                 if event_id is not None:
@@ -188,6 +189,64 @@ class Repository:
                 if written:
                     return changed
         raise WriteConflict("%s %s kept changing" % (collection, document_id))
+
+    def _seal_changed(self, name, document):
+        """Encrypt, in place, the personal fields `decide` wrote in plain, so
+        a `modify` stores them as `insert` does (a de-identified document
+        holds masked values only, which stay plain)."""
+        if document.get("deidentified_at") is not None:
+            return
+        base = name[:-len("_archive")] if name.endswith("_archive") else name
+        for field in self.PERSONAL.get(base, ()):
+            if field in document:
+                document[field] = self.personal.seal(document[field], field)
+
+    def modify_anywhere(self, collection, document_id, decide, event_id=None):
+        """`modify` on the document in the working set or, failing that, in
+        the archive. A change to an archived document that causes events
+        brings it back to the working set, since the relay scans the working
+        set only (a range on the archive would read all of it); the archive
+        pass moves it again once its events are out. The document as
+        written; None if there is no such document."""
+        if collection not in self.ARCHIVED:
+            return self.modify(collection, document_id, decide, event_id)
+        archive = archive_name(collection)
+        with self.locked(collection, document_id):  # the archive pass's lock
+            if self.db[collection].find_one({"_id": document_id}, {"_id": 1}) is not None:
+                return self.modify(collection, document_id, decide, event_id)
+            caused = []
+
+            def in_archive(document):
+                envelopes = decide(document)
+                if envelopes:
+                    caused[:] = [document, envelopes]
+                    return None  # written below, to the working set
+                return envelopes
+            current = self.modify(archive, document_id, in_archive, event_id)
+            if not caused:
+                return current
+            changed, envelopes = caused
+            self._seal_changed(collection, changed)
+            self._restore(collection, current, changed, envelopes, event_id)
+            return changed
+
+    def _restore(self, collection, current, changed, envelopes, event_id):
+        """Put `changed` (an archived document, as changed) back in the
+        working set with its events, in one insert, then delete the archived
+        copy if it is still `current` (a crash between the two leaves it in
+        both: a find prefers the working copy, the archive pass replaces the
+        other)."""
+        restored = {key: value for key, value in changed.items()
+                    if key not in ("archived_at", "finished_day")}
+        restored.update(outbox={env["event_id"]: env for env in envelopes},
+                        outbox_due=clock.utcnow(), outbox_rev=current.get("outbox_rev", 0) + 1,
+                        version=current.get("version", 0) + 1, updated_at=clock.utcnow())
+        if event_id is not None:
+            restored["applied_events"] = list(current.get("applied_events", ())) + [event_id]
+        self.db[collection].insert_one(restored)
+        self.db[archive_name(collection)].delete_one({"_id": current["_id"],
+                                                      "version": current.get("version")})
+        self._on_events_written(collection, current["_id"], envelopes)
 
     def page(self, collection, query, order, direction, limit, cursor=None):
         """One page of a list endpoint (shared/paging.py): the documents

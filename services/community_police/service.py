@@ -1,5 +1,6 @@
 """community_police: checks the identity and public-security risk of every
 newcomer or returnee, and clears or flags them."""
+from shared import rights
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.errors import Conflict, NotFound
@@ -31,6 +32,14 @@ class CommunityPoliceService(PersonRecords, CaseDesk, PlatformService):
     def on_linkage_party_overdue(self, event):
         if self.checks.note_overdue(CHECKS, event):
             self.infra.metrics.overdue_notices.inc()
+
+    @event_handler("returnee_details_corrected")
+    def on_returnee_details_corrected(self, event):
+        rights.apply_correction(self.checks, CHECKS, event)
+
+    @event_handler("returnee_erasure_requested")
+    def on_returnee_erasure_requested(self, event):
+        rights.answer_erasure(self.checks, CHECKS, event, self.infra.settings.legal_hold)
 
     @api("GET", "/api/v1/checks", permission="checks:read", query=CheckQuery(),
          responses={200: Page(CHECK)}, summary="Identity and risk checks, full identity (audited)")

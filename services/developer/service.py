@@ -1,5 +1,6 @@
 """developer: keeps the relocation-housing allocation records and checks
 every claimed flat against them."""
+from shared import rights
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.errors import NotFound, ValidationFailed
@@ -70,3 +71,11 @@ class DeveloperService(PersonRecords, CaseDesk, PlatformService):
     def on_linkage_party_overdue(self, event):
         if self.housing.note_overdue(CHECKS, event):
             self.infra.metrics.overdue_notices.inc()
+
+    @event_handler("returnee_name_corrected")
+    def on_returnee_name_corrected(self, event):
+        rights.apply_correction(self.housing, CHECKS, event)
+
+    @event_handler("returnee_erasure_requested")
+    def on_returnee_erasure_requested(self, event):
+        rights.answer_erasure(self.housing, CHECKS, event, self.infra.settings.legal_hold)

@@ -1,5 +1,6 @@
 """floating_population_office: registers non-local arrivals in its registry
 of non-local residents (temporary residence registration)."""
+from shared import rights
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.errors import NotFound
@@ -28,6 +29,14 @@ class FloatingPopulationOfficeService(PersonRecords, CaseDesk, PlatformService):
     def on_linkage_party_overdue(self, event):
         if self.registry.note_overdue(REGISTRATIONS, event):
             self.infra.metrics.overdue_notices.inc()
+
+    @event_handler("returnee_details_corrected")
+    def on_returnee_details_corrected(self, event):
+        rights.apply_correction(self.registry, REGISTRATIONS, event)
+
+    @event_handler("returnee_erasure_requested")
+    def on_returnee_erasure_requested(self, event):
+        rights.answer_erasure(self.registry, REGISTRATIONS, event, self.infra.settings.legal_hold)
 
     @api("GET", "/api/v1/registrations", permission="registrations:read", query=RegistrationQuery(),
          responses={200: Page(RECORD)}, summary="Non-local residents' registrations (audited)")

@@ -44,6 +44,8 @@ class PartSchema(Schema):
     party = fields.String()
     status = fields.String(metadata={"enum": ["answered", "waiting"]})
     answered_at = fields.AwareDateTime(allow_none=True)
+    legal_hold = fields.String(allow_none=True, metadata={
+        "description": "the party's LEGAL_HOLD: it keeps its records when the person asks for erasure"})
     records = fields.List(fields.Dict())
     reads = fields.List(fields.Dict())
 
@@ -87,15 +89,15 @@ class ExportRepository(Repository):
             part = export["parts"].get(party)
             if part is None:
                 parts.append({"party": party, "status": "waiting", "answered_at": None,
-                              "records": [], "reads": []})
+                              "legal_hold": None, "records": [], "reads": []})
                 continue
             parts.append(dict(part, party=party, status="answered",
                               records=self.personal.open(part["records"], _field(party, "records")),
                               reads=self.personal.open(part["reads"], _field(party, "reads"))))
         return dict(export, parties=parts)
 
-    def sealed_part(self, party, records, reads, answered_at):
-        return {"answered_at": answered_at,
+    def sealed_part(self, party, records, reads, answered_at, legal_hold=None):
+        return {"answered_at": answered_at, "legal_hold": legal_hold,
                 "records": self.personal.seal(records, _field(party, "records")),
                 "reads": self.personal.seal(reads, _field(party, "reads"))}
 
@@ -109,7 +111,8 @@ class ExportRepository(Repository):
                     or answer["party"] not in export["expected"]):
                 return None
             export["parts"][answer["party"]] = self.sealed_part(
-                answer["party"], answer["records"], answer["reads"], answer["answered_at"])
+                answer["party"], answer["records"], answer["reads"], answer["answered_at"],
+                answer.get("legal_hold"))
             if all(party in export["parts"] for party in export["expected"]):
                 export.update(status="complete", completed_at=clock.utcnow())
             return []
@@ -121,7 +124,7 @@ def _field(party, name):
     return "parts.%s.%s" % (party, name)
 
 
-def open_export(linkages, exports, audit_log, principal, id_number, reason, via):
+def open_export(linkages, exports, audit_log, principal, id_number, reason, via, legal_hold=None):
     """Write a person's export with the committee's part and ask the four
     other parties in the same write (audited first: no record, no export);
     its id. For the API and for `linkage person export`."""
@@ -136,7 +139,7 @@ def open_export(linkages, exports, audit_log, principal, id_number, reason, via)
         "completed_at": None if expected else now,
         "parts": {COMMITTEE: exports.sealed_part(
             COMMITTEE, records_of([linkages], returnee_ids, COMMITTEE),
-            reads_of(audit_log, returnee_ids), now)},
+            reads_of(audit_log, returnee_ids), now, legal_hold)},
     }
     events = [exports.event("person_export_requested", {
         "export_id": export_id, "returnee_ids": returnee_ids, "requested_by": principal.subject,
@@ -163,7 +166,8 @@ class PersonExports:
     def request_export(self, request):
         body = request.data
         export_id = open_export(self.linkages, self.exports, self.audit, request.principal,
-                                body["id_number"], body["reason"], "POST /api/v1/people/exports")
+                                body["id_number"], body["reason"], "POST /api/v1/people/exports",
+                                self.infra.settings.legal_hold or None)
         return 202, EXPORT.dump(self.exports.get(export_id)), {
             "Location": "/api/v1/people/exports/%s" % export_id}
 

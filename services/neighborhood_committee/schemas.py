@@ -1,10 +1,11 @@
 """What the committee's front end sends and gets back."""
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import (Schema, ValidationError, fields, post_load, validate, validates,
+                         validates_schema)
 
 from shared.catalogue import AddressSchema
-from shared.fields import BLANK, NOT_BLANK_PATTERN, QueryBoolean, StrictBoolean, not_blank
+from shared.fields import BLANK, NOT_BLANK_PATTERN, QueryBoolean, StrictBoolean, Text, not_blank
 from shared.identity import id_number_problem, mask_id, mobile_problem
 from shared.parties import LINKED
 from shared.web import PageQuery
@@ -75,6 +76,71 @@ class LinkageSummarySchema(Schema):
     closed_at = fields.AwareDateTime(allow_none=True)
 
 
+class CorrectionSchema(Schema):
+    """A supervisor's correction of a misspelt name or a wrong phone: the
+    same checks as at registration, and why."""
+    name = fields.String(validate=[validate.Length(max=50), not_blank],
+                         metadata={"pattern": NOT_BLANK_PATTERN})
+    phone = fields.String(metadata={"pattern": "^1[3-9][0-9]{9}$"})
+    reason = Text(200, required=True)
+
+    @validates("phone")
+    def _phone(self, value, **kwargs):
+        problem = mobile_problem(value)
+        if problem:
+            raise ValidationError(problem)
+
+    # Also with other fields bad, so one answer names every one; on the body
+    # as sent, so a bad name is not taken for a missing one.
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _something(self, data, original, **kwargs):
+        if not isinstance(original, dict) or ("name" not in original and "phone" not in original):
+            raise ValidationError({name: ["give a name or a phone to correct"]
+                                   for name in ("name", "phone")})
+
+    @post_load
+    def _normalise(self, data, **kwargs):
+        if "name" in data:
+            data["name"] = data["name"].strip(BLANK)
+        return data
+
+
+class CorrectionRecordSchema(Schema):
+    """One correction: which fields, by whom, why (never the values)."""
+    at = fields.AwareDateTime()
+    by = fields.String(allow_none=True)
+    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields")
+    reason = fields.String()
+
+
+class CorrectedSchema(CorrectionRecordSchema):
+    returnee_id = fields.String()
+    notified = fields.List(fields.String())
+
+
+class ErasureRequestSchema(Schema):
+    returnee_id = Text(100, required=True)
+    reason = Text(200, required=True)
+
+
+class ErasurePartySchema(Schema):
+    status = fields.String()  # erased | held | pending
+    at = fields.AwareDateTime(allow_none=True)
+    hold_reason = fields.String(allow_none=True)
+
+
+class ErasureSchema(Schema):
+    """An erasure request and each holder's answer (the committee's own included)."""
+    requested_at = fields.AwareDateTime()
+    requested_by = fields.String(allow_none=True)
+    reason = fields.String()
+    parties = fields.Dict(keys=fields.String(), values=fields.Nested(ErasurePartySchema))
+
+
+class ErasureStatusSchema(ErasureSchema):
+    returnee_id = fields.String()
+
+
 class LinkageDetailSchema(LinkageSummarySchema):
     """The whole registration, full identity included (audited)."""
     id_number = fields.String()
@@ -82,6 +148,9 @@ class LinkageDetailSchema(LinkageSummarySchema):
     origin = fields.String()
     arrival_date = fields.String()
     registered_by = fields.String(allow_none=True)
+    corrections = fields.List(fields.Nested(CorrectionRecordSchema), dump_default=[])
+    erasure = fields.Nested(ErasureSchema, allow_none=True, dump_default=None)
+    deidentified_at = fields.AwareDateTime(allow_none=True, dump_default=None)
 
 
 class LinkageQuery(PageQuery):

@@ -20,6 +20,7 @@ from services.neighborhood_committee import domain
 from services.neighborhood_committee.dispatch import CaseDispatch
 from services.neighborhood_committee.exports import PersonExports
 from services.neighborhood_committee.repository import LINKAGES, LinkageRepository, VersionConflict
+from services.neighborhood_committee.rights_desk import RightsDesk
 from services.neighborhood_committee.schemas import (LinkageDetailSchema, LinkageQuery,
                                                      LinkageSummarySchema, RegistrationSchema)
 
@@ -51,7 +52,7 @@ def registration_events(repo, linkage):
     return events
 
 
-class NeighborhoodCommitteeService(PersonExports, CaseDispatch, PlatformService):
+class NeighborhoodCommitteeService(PersonExports, RightsDesk, CaseDispatch, PlatformService):
     name = COMMITTEE
     linkages = Store(LinkageRepository)
 

@@ -1,6 +1,7 @@
 """property_company: notifies building stewards of arrivals and holds each
 gate pass until the police clear the person (issued) or flag them (refused);
 works the cases dispatched to it, and runs the cameras' gateway."""
+from shared import rights
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.parties import PROPERTY
@@ -40,6 +41,14 @@ class PropertyCompanyService(PersonRecords, CaseDesk, PlatformService):
     def on_linkage_party_overdue(self, event):
         if self.passes.note_overdue(PASSES, event):
             self.infra.metrics.overdue_notices.inc()
+
+    @event_handler("returnee_name_corrected")
+    def on_returnee_name_corrected(self, event):
+        rights.apply_correction(self.passes, PASSES, event)
+
+    @event_handler("returnee_erasure_requested")
+    def on_returnee_erasure_requested(self, event):
+        rights.answer_erasure(self.passes, PASSES, event, self.infra.settings.legal_hold)
 
     @api("GET", "/api/v1/passes", permission="passes:read", query=PassQuery(),
          responses={200: Page(GATE_PASS)}, summary="Gate passes by person or flat")

@@ -32,6 +32,8 @@ ENDPOINTS = [
     (COMMITTEE, "POST", "/api/v1/returnees"),
     (COMMITTEE, "GET", "/api/v1/returnees/{id}"),
     (COMMITTEE, "GET", "/api/v1/returnees"),
+    (COMMITTEE, "POST", "/api/v1/returnees/{id}/correction"),
+    (COMMITTEE, "POST", "/api/v1/people/erasure"),
     (POLICE, "GET", "/api/v1/checks"),
     (POLICE, "GET", "/api/v1/checks/{id}"),
     (POLICE, "POST", "/api/v1/checks/{id}/decision"),
@@ -52,6 +54,8 @@ LIST_ENDPOINTS = [(COMMITTEE, "/api/v1/returnees"), (POLICE, "/api/v1/checks"),
 
 # Registrations that were refused: none of them may ever reach another party.
 REJECTED = []
+# The known returnee's id, for bodies that name it (an erasure request).
+KNOWN = {}
 
 
 def endpoint_id(endpoint):
@@ -97,6 +101,10 @@ def known(apis):
     record = wait_for(lambda: first(apis[FLOATING].get("/api/v1/registrations",
                                                        returnee_id=returnee_id)),
                       "the floating-population registration")
+    # Every party's part recorded: the linkage changes no more unless a request writes.
+    wait_for(lambda: apis[COMMITTEE].get("/api/v1/returnees/%s" % returnee_id).json()["dispatched_at"],
+             "the committee to record every party's part")
+    KNOWN["id"] = returnee_id
     export = apis[COMMITTEE].post("/api/v1/people/exports", {
         "id_number": registration()["id_number"], "reason": "the known export"})
     assert export.status_code == 202, export.text
@@ -116,8 +124,10 @@ def valid_body(service, path):
         return {"outcome": "cleared", "note": "identity verified"}
     if path == "/api/v1/allocations":
         return {"building": "88", "unit": "8", "room": "808", "household": ["Never Saved"]}
-    if path == "/api/v1/people/exports":
-        return {"id_number": registration()["id_number"], "reason": "asked at the desk"}
+    if path.endswith("/correction"):
+        return {"name": "Never Corrected", "phone": "13700137000", "reason": "misspelt"}
+    if path == "/api/v1/people/erasure":
+        return {"returnee_id": KNOWN["id"], "reason": "asked in person"}
     return None
 
 
@@ -134,7 +144,11 @@ def written(db, known):
     the committee's linkages, the developer's allocations, the known police
     check and every service's audit trail."""
     check = db(POLICE)["checks"].find_one({"_id": known["id"]}) or {}
+    linkage = db(COMMITTEE)["linkages"].find_one({"_id": known["id"]}) or {}
     state = {
+        # A correction or an erasure writes the known linkage (and its events) at once.
+        "known_linkage": (linkage.get("version"), linkage.get("name"),
+                          len(linkage.get("corrections", ())), bool(linkage.get("erasure"))),
         "linkages": db(COMMITTEE)["linkages"].count_documents({}),
         "allocations": db(DEVELOPER)["allocations"].count_documents({}),
         "person_exports": db(COMMITTEE)["person_exports"].count_documents({}),
@@ -535,6 +549,63 @@ def test_a_bad_allocation_is_422_naming_every_bad_field(apis, db, known, case):
     assert written(db, known) == before
 
 
+BAD_CORRECTIONS = {
+    "everything": ({"name": "", "phone": "123", "reason": "", "x": 1},
+                   ["name", "phone", "reason", "x"]),
+    "nothing": ({}, ["name", "phone", "reason"]),
+    "a reason alone": ({"reason": "typo"}, ["name", "phone"]),
+    "name blank": ({"name": " \t", "reason": "typo"}, ["name"]),
+    "name too long": ({"name": "n" * 51, "reason": "typo"}, ["name"]),
+    "phone a landline": ({"phone": "02012345678", "reason": "typo"}, ["phone"]),
+    "phone a number": ({"phone": 13800138000, "reason": "typo"}, ["phone"]),
+    "reason too long": ({"name": "Known Persen", "reason": "r" * 201}, ["reason"]),
+    "name null": ({"name": None, "reason": "typo"}, ["name"]),
+    "the name registered already": ({"name": "Known Person", "reason": "typo"}, ["name"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CORRECTIONS))
+def test_a_bad_correction_is_422_naming_every_bad_field(apis, db, known, case):
+    body, fields = BAD_CORRECTIONS[case]
+    before = written(db, known)
+    problem = assert_problem(apis[COMMITTEE].post("/api/v1/returnees/%s/correction" % known["id"],
+                                                  body), 422)
+    assert sorted(set(error_fields(problem))) == fields  # a blank text: two reasons
+    assert written(db, known) == before
+
+
+BAD_ERASURES = {
+    "nothing": ({}, ["reason", "returnee_id"]),
+    "blank": ({"returnee_id": " ", "reason": ""}, ["reason", "returnee_id"]),
+    "id a number": ({"returnee_id": 5, "reason": "asked"}, ["returnee_id"]),
+    "reason too long": ({"returnee_id": "{id}", "reason": "r" * 201}, ["reason"]),
+    "an unknown field": ({"returnee_id": "{id}", "reason": "asked", "name": "Known Person"},
+                         ["name"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ERASURES))
+def test_a_bad_erasure_request_is_422_naming_every_bad_field(apis, db, known, case):
+    body, fields = BAD_ERASURES[case]
+    body = {key: value.format(**known) if isinstance(value, str) else value
+            for key, value in body.items()}
+    before = written(db, known)
+    problem = assert_problem(apis[COMMITTEE].post("/api/v1/people/erasure", body), 422)
+    assert sorted(set(error_fields(problem))) == fields  # a blank text: two reasons
+    assert written(db, known) == before
+
+
+def test_a_desk_clerk_may_neither_correct_nor_erase(system, db, known):
+    """Both are a supervisor's: the desk role is refused, and nothing is written."""
+    before = written(db, known)
+    for path in ("/api/v1/returnees/{id}/correction", "/api/v1/people/erasure"):
+        response = send(system, known, COMMITTEE, "POST", path,
+                        headers=auth(COMMITTEE, roles=["desk"]), body=valid_body(COMMITTEE, path))
+        assert assert_problem(response, 403)["missing_permission"] in ("returnees:correct",
+                                                                       "people:erase")
+    assert written(db, known) == before
+
+
 # --- 422 on query arguments -------------------------------------------------------
 
 def cursor_of(key):
@@ -755,6 +826,10 @@ UNKNOWN = [
     (FLOATING, "GET", "/api/v1/registrations/fp-000000000000", None),
     (FLOATING, "GET", "/api/v1/registrations/%s" % uuid.uuid4(), None),
     (DEVELOPER, "GET", "/api/v1/allocations/99-9-999", None),
+    (COMMITTEE, "POST", "/api/v1/returnees/%s/correction" % uuid.uuid4(),
+     {"name": "Nobody Known", "reason": "typo"}),
+    (COMMITTEE, "POST", "/api/v1/people/erasure",
+     {"returnee_id": str(uuid.uuid4()), "reason": "asked in person"}),
 ]
 
 
