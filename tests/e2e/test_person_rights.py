@@ -18,6 +18,7 @@ from shared.retention import deidentified_name, mask_phone
 from shared.settings import Settings
 from shared.store import archive_name
 from shared.topology import event_exchange_name
+from tests.e2e.test_personal_record import export_of
 from tests.support import Api, publishing_connection, registration, wait_for
 from tests.system import System
 
@@ -244,6 +245,17 @@ def test_an_erasure_deidentifies_every_party_without_a_hold_and_shows_the_hold(s
     police = raw(POLICE, rid)  # the hold keeps the police's record whole
     assert police["name"] == person["name"] and police.get("deidentified_at") is None
     assert keyring(POLICE).decrypt(police["phone"], "phone") == person["phone"]
+
+    # The person's export says what was erased and who keeps what, and why.
+    export = export_of({COMMITTEE: apis["supervisor"]}, person["id_number"])
+    parts = {part["party"]: part for part in export["parties"]}
+    assert parts[POLICE]["legal_hold"] == HOLD
+    assert all(parts[party]["legal_hold"] is None for party in (COMMITTEE, FLOATING, PROPERTY, DEVELOPER))
+    (kept,) = [record for record in parts[POLICE]["records"] if record["id"] == rid]
+    assert kept["data"]["name"] == person["name"] and kept["deidentified_at"] is None
+    for party in (COMMITTEE, FLOATING, PROPERTY, DEVELOPER):
+        (erased,) = [record for record in parts[party]["records"] if record["id"] == rid]
+        assert erased["deidentified_at"] and erased["data"]["name"] == deidentified_name(person["name"])
 
     second = apis["supervisor"].post("/api/v1/people/erasure", {"returnee_id": rid, "reason": "again"})
     assert second.status_code == 200
