@@ -16,10 +16,10 @@ returnees:
   number of the same region), the same one wherever it occurs in any of the
   five databases. An ID number's masked form follows it, as
   `shared.identity.mask_id` makes it. A value stored encrypted
-  (`shared.personal`, `enc:v1:...`) is copied as it is: a clone's person
-  has its template's ID number and phone under the same ciphertext, while a
-  blind index, being a hex run, gets a fresh value like any other token.
-  Nothing the benchmark measures looks a closed linkage up by its person;
+  (`shared.personal`, `enc:v1:...`) is opened with its database's keys
+  (`keyrings`), its tokens replaced like any others, and sealed again
+  under a fresh nonce; a blind index (a keyed hash of an ID number or
+  phone) becomes that of the clone's number under the same key;
 - every time: clone n is n+1 spacings older than its template, every
   timestamp in it moved by the same amount, so the durations inside a
   linkage stay and the copies lie in the past as a real history would;
@@ -47,6 +47,8 @@ from bson import ObjectId
 
 from shared.identity import id_number_problem, make_id_number, mask_id
 from shared.outbox import pending_query
+from shared.personal import Undecryptable, is_sealed
+from shared.settings import Settings
 
 TOKEN = re.compile(
     r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -92,6 +94,52 @@ def pending_outboxes(client, databases):
                if not collection.startswith("system."))
 
 
+# ------------------------------------------------------------------ ciphertexts
+class Sealed:
+    """A value stored encrypted, opened for the copy: its tokens are found
+    and replaced in `plain`, and it is sealed again as `field` when written."""
+    __slots__ = ("plain", "field")
+
+    def __init__(self, plain, field):
+        self.plain, self.field = plain, field
+
+    def __repr__(self):
+        return "Sealed(%r)" % (self.plain,)
+
+
+def keyrings(services, config=None, db_prefix=""):
+    """{database: the keys its service stores personal data under}."""
+    return {db_prefix + service: Settings.from_config(service, config or {}).keyring()
+            for service in services}
+
+
+def open_sealed(value, keyring, path=()):
+    """`value` with each ciphertext in it opened as a Sealed; one no key
+    opens (written under another key) stays as it is."""
+    if isinstance(value, dict):
+        return {key: open_sealed(item, keyring, path + (key,)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [open_sealed(item, keyring, path) for item in value]
+    if keyring is not None and is_sealed(value) and path:
+        for field in (path[-1], ".".join(path)):  # a top-level field, or a part of one
+            try:
+                return Sealed(keyring.open(value, field), field)
+            except Undecryptable:
+                continue
+    return value
+
+
+def seal(value, keyring):
+    """`value` as stored: each Sealed in it encrypted again."""
+    if isinstance(value, Sealed):
+        return keyring.encrypt(value.plain, value.field)
+    if isinstance(value, dict):
+        return {key: seal(item, keyring) for key, item in value.items()}
+    if isinstance(value, list):
+        return [seal(item, keyring) for item in value]
+    return value
+
+
 # ------------------------------------------------------------------ tokens
 def tokens_in(value, found=None):
     """The id-like strings (and ObjectIds) anywhere in a document, keys included."""
@@ -107,6 +155,8 @@ def tokens_in(value, found=None):
             tokens_in(item, found)
     elif isinstance(value, ObjectId):
         found.add(value)
+    elif isinstance(value, Sealed):
+        tokens_in(value.plain, found)
     return found
 
 
@@ -149,15 +199,22 @@ class Plan:
     """Which documents make up each template's linkage, and its tokens;
     `aged`: the same templates' documents once archived (or None)."""
 
-    def __init__(self, documents, template_ids, aged=None, aged_after=None, taken_at=None):
+    def __init__(self, documents, template_ids, aged=None, aged_after=None, taken_at=None,
+                 keyrings=None):
         self.template_ids = list(template_ids)
         self.taken_at = taken_at or datetime.now(timezone.utc)  # when the templates were read
+        self.keyrings = keyrings or {}
+        documents = self.opened(documents)
         self.families, self.tokens, self.unowned, self.shared = _families(documents, self.template_ids)
         self.aged, self.aged_after = None, aged_after
         if aged is not None:
-            self.aged, aged_tokens, _, _ = _families(aged, self.template_ids)
+            self.aged, aged_tokens, _, _ = _families(self.opened(aged), self.template_ids)
             for mine, more in zip(self.tokens, aged_tokens):
                 mine.update(more)
+
+    def opened(self, documents):
+        return [(db, collection, open_sealed(doc, self.keyrings.get(db)))
+                for db, collection, doc in documents]
 
     def family(self, template, age):
         """The documents to copy for a linkage `age` old."""
@@ -304,6 +361,12 @@ class Cloner:
                 new = fresh(token, self.rng)
             self.used.add(new)
             mapping[token] = new
+        tokens = self.plan.tokens[self.template_of(number)]
+        for old, new in list(mapping.items()):
+            if shape(old) in ("id_number", "digits"):  # a blind index follows its number
+                for keyring in self.plan.keyrings.values():
+                    if keyring.blind_key and keyring.blind_index(old) in tokens:
+                        mapping[keyring.blind_index(old)] = keyring.blind_index(new)
         return mapping
 
     def age(self, number, now=None):
@@ -359,6 +422,8 @@ class Cloner:
                 return value + shift
             if isinstance(value, ObjectId):
                 return mapping.get(value, value)
+            if isinstance(value, Sealed):
+                return Sealed(rewrite(value.plain), value.field)
             return value
         return rewrite
 
@@ -375,7 +440,7 @@ class Cloner:
                     self.next_number += 1
                     ids.append(returnee_id)
                     for db, collection, doc in documents:
-                        targets[(db, collection)].append(doc)
+                        targets[(db, collection)].append(seal(doc, self.plan.keyrings.get(db)))
                 for key in targets:
                     self._same_indexes(client, key)
                 jobs = {key: pool.submit(_insert, client[key[0]][key[1]], docs, batch)

@@ -31,7 +31,7 @@ os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
 from pymongo import MongoClient  # noqa: E402
 
 from bench import aging, growth_passes, growth_report, report, templates  # noqa: E402
-from bench.clone import Cloner, Plan, counts, snapshot  # noqa: E402
+from bench.clone import Cloner, Plan, counts, keyrings, snapshot  # noqa: E402
 from bench.growth_endpoints import Endpoints  # noqa: E402
 from bench.identities import People  # noqa: E402
 from faults.fleet import Fleet  # noqa: E402
@@ -265,7 +265,8 @@ class GrowthRun:
         taken_at = datetime.now(timezone.utc)
         documents = snapshot(self.client, ALL)
         archived, age = aging.aged(self.client, documents, args.service_settings)
-        plan = Plan(documents, template_ids, archived, age, taken_at)
+        plan = Plan(documents, template_ids, archived, age, taken_at,
+                    keyrings(ALL, aging.settings_config(args.service_settings)))
         summary = self.results["copy"] = plan.summary()
         log("  template linkage: %s" % summary["documents_per_linkage"])
         if archived is not None:

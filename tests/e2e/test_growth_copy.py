@@ -16,11 +16,12 @@ import requests
 from bson import ObjectId
 
 from bench import aging
-from bench.clone import Cloner, Plan, counts, snapshot
+from bench.clone import Cloner, Plan, Sealed, counts, keyrings, snapshot
 from bench.growth import verify_api
 from bench.identities import People
 from bench.templates import Desks, drive, wait_quiet
 from shared.parties import ALL, COMMITTEE
+from shared.personal import is_sealed
 from tests.system import RABBIT_API, System
 
 pytestmark = pytest.mark.slow
@@ -43,18 +44,25 @@ def collection_shape(name):
     return MONTH.sub("<month>", name)
 
 
-def assert_same_but_ids_and_times(template, clone, shift, where):
+def assert_same_but_ids_and_times(template, clone, shift, where, keyring=None):
     """`clone` is `template` with each id-like string replaced by another
-    and each time moved by `shift`; everything else equal."""
+    and each time moved by `shift`; everything else equal. A value stored
+    encrypted (opened in the plan as a Sealed) is compared decrypted
+    (`keyring`: its database's keys)."""
     if isinstance(template, dict):
         assert isinstance(clone, dict) and len(clone) == len(template), where
         for (key, value), (clone_key, clone_value) in zip(template.items(), clone.items()):
             assert shape(key) == shape(clone_key), where
-            assert_same_but_ids_and_times(value, clone_value, shift, "%s.%s" % (where, key))
+            assert_same_but_ids_and_times(value, clone_value, shift, "%s.%s" % (where, key), keyring)
     elif isinstance(template, list):
         assert isinstance(clone, list) and len(clone) == len(template), where
         for number, (value, clone_value) in enumerate(zip(template, clone)):
-            assert_same_but_ids_and_times(value, clone_value, shift, "%s[%d]" % (where, number))
+            assert_same_but_ids_and_times(value, clone_value, shift, "%s[%d]" % (where, number),
+                                          keyring)
+    elif isinstance(template, Sealed):
+        assert is_sealed(clone), (where, clone)
+        assert_same_but_ids_and_times(template.plain, keyring.decrypt(clone, template.field),
+                                      shift, where + " (decrypted)")
     elif isinstance(template, datetime):
         assert clone == template + shift, where
     elif isinstance(template, str):
@@ -82,7 +90,8 @@ def copied(mongo_client):
                     timeout=10).json()}, settle=1.5)
             documents = snapshot(mongo_client, databases)
             archived, age = aging.aged(mongo_client, documents, db_prefix=system.db_prefix)
-            plan = Plan(documents, template_ids, archived, age)
+            plan = Plan(documents, template_ids, archived, age,
+                        keyrings=keyrings(ALL, db_prefix=system.db_prefix))
             # Copies 0-2 younger than the archive age, 3-5 older (if anything archives).
             spacing = age.total_seconds() / 3.5 if age else 3600.0
             cloner = Cloner(plan, spacing_seconds=spacing, seed=5)
@@ -128,7 +137,8 @@ def test_each_copy_is_its_template_with_other_ids_and_times(copied):
             errors = []
             for candidate in candidates:
                 try:
-                    assert_same_but_ids_and_times(template_doc, candidate, shift, collection)
+                    assert_same_but_ids_and_times(template_doc, candidate, shift, collection,
+                                                  plan.keyrings[db])
                     break
                 except AssertionError as exc:
                     errors.append(exc)
@@ -149,3 +159,22 @@ def test_each_copy_answers_through_every_party_as_its_template_does(copied):
         linkage = desks.get(COMMITTEE, "/api/v1/returnees/%s" % returnee_id)
         assert linkage.status_code == 200
         assert linkage.json()["id"] == returnee_id and linkage.json()["status"] == "closed"
+
+
+def test_a_copy_holds_its_own_person_encrypted_and_indexed_under_the_services_keys(copied):
+    """Not vacuous: the templates' personal fields were opened for the copy,
+    and each copy's ID number is its own, sealed under the committee's key,
+    with the blind index of that number (a person's export finds it)."""
+    plan, client = copied["plan"], copied["client"]
+    assert any(isinstance(value, Sealed) for family in plan.families for _, _, doc in family
+               for value in doc.values())
+    (db,) = [name for name in plan.keyrings if name.endswith(COMMITTEE)]
+    keyring = plan.keyrings[db]
+    numbers = set()
+    for returnee_id in copied["ids"]:
+        linkage = (client[db]["linkages"].find_one({"_id": returnee_id})
+                   or client[db]["linkages_archive"].find_one({"_id": returnee_id}))
+        number = keyring.decrypt(linkage["id_number"], "id_number")
+        assert linkage["person_index"] == keyring.blind_index(number)
+        numbers.add(number)
+    assert len(numbers) == len(copied["ids"])
