@@ -99,6 +99,7 @@ class PersonExportRequested(Schema):
     with what it holds under those ids."""
     export_id = fields.String(required=True)
     returnee_ids = fields.List(fields.String(), required=True)
+    case_ids = fields.List(fields.String(), load_default=list)  # cases the person reported
     requested_by = fields.String(required=True)
     requested_at = fields.AwareDateTime(required=True)
 

@@ -173,18 +173,21 @@ def cmd_person(args):
 
     from pymongo import MongoClient
 
+    from shared import rotation
     from shared.audit import AuditLog
     from shared.auth import Principal
     from shared.catalogue import CATALOGUE
-    from shared.identity import id_number_problem
+    from shared.identity import id_number_problem, mobile_problem
     from shared.metrics import Metrics
     from services.neighborhood_committee.exports import EXPORT, ExportRepository, open_export
-    from services.neighborhood_committee.repository import LinkageRepository
+    phone = None
     if args.id_number == "-":  # from standard input: kept out of the process list and history
         args.id_number = sys.stdin.readline().strip()
-    problem = id_number_problem(args.id_number)
+        phone = sys.stdin.readline().strip() or None  # a second line: the phone, for their cases
+    problem = id_number_problem(args.id_number) or (phone and mobile_problem(phone))
     if problem:
-        sys.exit("linkage: id_number %s" % problem)
+        sys.exit("linkage: %s %s" % ("id_number" if id_number_problem(args.id_number) else "phone",
+                                     problem))
     try:
         settings = env_settings(parties.COMMITTEE)
     except InsecureConfiguration as exc:
@@ -193,14 +196,18 @@ def cmd_person(args):
     try:
         db = client[settings.db_name]
         catalogue = CATALOGUE.with_transit(settings.transit_keyring())
-        linkages, exports = (cls(db, catalogue, parties.COMMITTEE) for cls in (LinkageRepository,
-                                                                               ExportRepository))
-        linkages.personal = exports.personal = settings.keyring()
-        linkages.retention_days = settings.personal_data_retention_days
+        committee = []
+        for cls in rotation.repository_classes(rotation.service_class(SERVICE_CLASSES[parties.COMMITTEE])):
+            repository = cls(db, catalogue, parties.COMMITTEE)
+            repository.personal = settings.keyring()
+            repository.retention_days = settings.personal_data_retention_days
+            committee.append(repository)
+        exports = next(r for r in committee if isinstance(r, ExportRepository))
         audit_log = AuditLog(db, Metrics(parties.COMMITTEE), parties.COMMITTEE, set())
         by = Principal(agency=parties.COMMITTEE, subject=args.by)
         # Written with its request in the outbox: the committee's relay sends it.
-        export_id = open_export(linkages, exports, audit_log, by, args.id_number, args.reason,
+        export_id = open_export([r for r in committee if r.RETAINED], exports, audit_log, by,
+                                {"id_number": args.id_number, "phone": phone, "reason": args.reason},
                                 "linkage person export", settings.legal_hold or None)
         deadline = time.monotonic() + args.wait
         export = exports.get(export_id)
@@ -288,7 +295,8 @@ def parser():
     keys.set_defaults(func=cmd_keys)
     person = sub.add_parser("person", help="what the five parties hold about a person")
     person.add_argument("action", choices=["export"])
-    person.add_argument("id_number", help="the person's ID number, or - to read it from standard input")
+    person.add_argument("id_number", help="the person's ID number, or - to read it from standard "
+                        "input (and, on a second line, their phone: the cases they reported too)")
     person.add_argument("--reason", required=True, help="why the export is made (audited)")
     person.add_argument("--by", required=True, help="who asks: the committee user it is audited as")
     person.add_argument("--wait", type=float, default=120,

@@ -61,14 +61,15 @@ def describe(repository, collection, document, party):
     })
 
 
-def records_of(repositories, returnee_ids, party):
-    """Every record under `returnee_ids` in the retained collections of
-    `repositories` (working set or archive, by `_id`)."""
+def records_of(repositories, ids, party):
+    """Every record under `ids` (the person's linkages and the cases they
+    reported) in the retained collections of `repositories` (working set or
+    archive, by `_id`)."""
     found = []
     for repository in repositories:
         for collection in repository.RETAINED:
-            for returnee_id in returnee_ids:
-                document = repository.find(collection, returnee_id)
+            for record_id in ids:
+                document = repository.find(collection, record_id)
                 if document is not None:
                     found.append(describe(repository, collection, document, party))
     return found
@@ -112,7 +113,8 @@ class PersonRecords:
         now = clock.utcnow()
         answer = {
             "export_id": request["export_id"], "party": party, "answered_at": now,
-            "records": records_of(repositories_of(self), request["returnee_ids"], party),
+            "records": records_of(repositories_of(self), request["returnee_ids"] + request["case_ids"],
+                                  party),
             "reads": reads_of(self.audit, request["returnee_ids"]),
             "legal_hold": self.infra.settings.legal_hold or None,
         }

@@ -25,6 +25,7 @@ class CaseRepository(Repository):
         cases.create_index("next_due_at")
         cases.create_index([("status", 1), ("reported_at", -1)])
         cases.create_index("reported_at")
+        cases.create_index("reporter_index")  # the cases a person reported, for their export
 
     def get(self, case_id):
         return self.find(CASES, case_id)
@@ -32,11 +33,23 @@ class CaseRepository(Repository):
     def file(self, case, messages):
         """Insert a new case with its dispatches; DuplicateKeyError if its id
         is taken (a retried Idempotency-Key)."""
-        self.insert(CASES, case, self.envelopes(case["_id"], messages))
+        self.insert(CASES, self._indexed(case), self.envelopes(case["_id"], messages))
 
     def file_once(self, case, messages):
         """File a case reported by another party, once per report."""
-        return insert_once(self, CASES, case, self.envelopes(case["_id"], messages))
+        return insert_once(self, CASES, self._indexed(case), self.envelopes(case["_id"], messages))
+
+    def _indexed(self, case):
+        """The case with the blind index of its reporter's phone, if any."""
+        reporter = case.get("reporter")
+        if not isinstance(reporter, dict) or not reporter.get("phone"):
+            return case
+        return dict(case, reporter_index=self.personal.blind_index(reporter["phone"]))
+
+    def of_reporter(self, phone):
+        """The ids of the cases a person (by phone) reported."""
+        return sorted(case["_id"] for case in self.db[CASES].find(
+            {"reporter_index": self.personal.blind_index(phone)}, {"_id": 1}))
 
     def envelopes(self, case_id, messages):
         return [self.event(event_type, payload, case_id) for event_type, payload in messages]

@@ -18,24 +18,36 @@ from shared import clock
 from shared.consumer import event_handler
 from shared.errors import NotFound
 from shared.fields import NOT_BLANK_PATTERN, not_blank
-from shared.identity import id_number_problem, mask_id
+from shared.identity import id_number_problem, mask_id, mobile_problem
 from shared.parties import COMMITTEE, LINKED
-from shared.people import reads_of, records_of
+from shared.people import reads_of, records_of, repositories_of
 from shared.retention import Identity
 from shared.store import Finished, Repository, Store
 from shared.web import api
+
+from services.neighborhood_committee.case_repository import CaseRepository
+from services.neighborhood_committee.repository import LinkageRepository
 
 EXPORTS = "person_exports"
 
 
 class ExportRequestSchema(Schema):
     id_number = fields.String(required=True, metadata={"pattern": "^[0-9]{17}[0-9Xx]$"})
+    phone = fields.String(metadata={
+        "pattern": "^1[3-9][0-9]{9}$",
+        "description": "the person's phone, to include the cases they reported as a resident"})
     reason = fields.String(required=True, validate=[validate.Length(max=200), not_blank],
                            metadata={"pattern": NOT_BLANK_PATTERN})
 
     @validates("id_number")
     def _id_number(self, value, **kwargs):
         problem = id_number_problem(value)
+        if problem:
+            raise ValidationError(problem)
+
+    @validates("phone")
+    def _phone(self, value, **kwargs):
+        problem = mobile_problem(value)
         if problem:
             raise ValidationError(problem)
 
@@ -61,6 +73,7 @@ class ExportSchema(Schema):
     deidentified_at = fields.AwareDateTime(
         allow_none=True, metadata={"description": "when its copy of the answers was removed (retention)"})
     returnee_ids = fields.List(fields.String())
+    case_ids = fields.List(fields.String(), metadata={"description": "cases the person reported"})
     parties = fields.List(fields.Nested(PartSchema))
 
 
@@ -124,26 +137,32 @@ def _field(party, name):
     return "parts.%s.%s" % (party, name)
 
 
-def open_export(linkages, exports, audit_log, principal, id_number, reason, via, legal_hold=None):
+def open_export(committee, exports, audit_log, principal, request, via, legal_hold=None):
     """Write a person's export with the committee's part and ask the four
     other parties in the same write (audited first: no record, no export);
-    its id. For the API and for `linkage person export`."""
+    its id. `committee`: the committee's repositories that hold people
+    (linkages, cases, its case desk); `request`: {id_number, phone?, reason}.
+    For the API and for `linkage person export`."""
     now = clock.utcnow()
+    linkages = next(r for r in committee if isinstance(r, LinkageRepository))
+    cases = next(r for r in committee if isinstance(r, CaseRepository))
+    id_number = request["id_number"]
     returnee_ids = linkages.of_person(id_number)
+    case_ids = cases.of_reporter(request["phone"]) if request.get("phone") else []
     export_id = str(uuid.uuid4())
-    expected = list(LINKED) if returnee_ids else []
+    expected = list(LINKED) if returnee_ids or case_ids else []
     export = {
-        "_id": export_id, "id_masked": mask_id(id_number.upper()), "reason": reason,
+        "_id": export_id, "id_masked": mask_id(id_number.upper()), "reason": request["reason"],
         "requested_by": principal.subject, "requested_at": now, "returnee_ids": returnee_ids,
-        "expected": expected, "status": "waiting" if expected else "complete",
-        "completed_at": None if expected else now,
+        "case_ids": case_ids, "expected": expected,
+        "status": "waiting" if expected else "complete", "completed_at": None if expected else now,
         "parts": {COMMITTEE: exports.sealed_part(
-            COMMITTEE, records_of([linkages], returnee_ids, COMMITTEE),
+            COMMITTEE, records_of(committee, returnee_ids + case_ids, COMMITTEE),
             reads_of(audit_log, returnee_ids), now, legal_hold)},
     }
     events = [exports.event("person_export_requested", {
-        "export_id": export_id, "returnee_ids": returnee_ids, "requested_by": principal.subject,
-        "requested_at": now}, export_id)] if expected else []
+        "export_id": export_id, "returnee_ids": returnee_ids, "case_ids": case_ids,
+        "requested_by": principal.subject, "requested_at": now}, export_id)] if expected else []
     audit_export(audit_log, principal, returnee_ids, id_number, via)
     exports.open(export, events)
     return export_id
@@ -165,8 +184,8 @@ class PersonExports:
          responses={202: EXPORT}, summary="Export what the five parties hold about a person (audited)")
     def request_export(self, request):
         body = request.data
-        export_id = open_export(self.linkages, self.exports, self.audit, request.principal,
-                                body["id_number"], body["reason"], "POST /api/v1/people/exports",
+        export_id = open_export(repositories_of(self), self.exports, self.audit, request.principal,
+                                body, "POST /api/v1/people/exports",
                                 self.infra.settings.legal_hold or None)
         return 202, EXPORT.dump(self.exports.get(export_id)), {
             "Location": "/api/v1/people/exports/%s" % export_id}

@@ -15,6 +15,7 @@ import sys
 from datetime import datetime, timedelta
 
 import pytest
+import requests
 
 from shared.parties import ALL, COMMITTEE, DEVELOPER, FLOATING, LINKED, POLICE, PROPERTY
 from shared.retention import deidentified_name, mask_phone
@@ -142,6 +143,35 @@ def test_a_person_with_nothing_held_gets_a_complete_empty_export(apis):
     assert export["parties"][0]["records"] == []
 
 
+def test_an_export_with_the_phone_includes_the_cases_the_person_reported(apis, person):
+    reporter = {"name": person["name"], "phone": person["phone"]}
+    reported = apis[POLICE].post("/api/v1/cases", {
+        "category": "fire_lane_blocked", "description": "a van across the fire lane",
+        "location": {"building": "9", "spot": "north fire lane"}, "source": "resident",
+        "reporter": reporter})
+    assert reported.status_code == 202, reported.text
+    case_id = reported.json()["id"]
+    wait_for(lambda: apis[PROPERTY].get("/api/v1/cases/%s" % case_id).status_code == 200,
+             "the case's dispatch to the property company")
+    without = export_of(apis, person["id_number"])
+    assert without["case_ids"] == []
+    response = apis[COMMITTEE].post("/api/v1/people/exports", {
+        "id_number": person["id_number"], "phone": person["phone"], "reason": "asked, with cases"})
+    assert response.status_code == 202, response.text
+    export = wait_for(lambda: (lambda e: e if e["status"] == "complete" else None)(
+        apis[COMMITTEE].get(response.headers["Location"]).json()), "every party's answer")
+    assert export["case_ids"] == [case_id]
+    cases = {(record["party"], record["record"]): record for part in export["parties"]
+             for record in part["records"] if record["id"] == case_id}
+    assert set(cases) == {(COMMITTEE, "cases"), (PROPERTY, "case_assignments")}, set(cases)
+    for record in cases.values():
+        assert record["data"]["reporter"] == reporter and record["purpose"]
+        assert record["finished_at"] is None and record["identity_kept_until"] is None  # still open
+    bad = apis[COMMITTEE].post("/api/v1/people/exports", {
+        "id_number": person["id_number"], "phone": "12345", "reason": "x"})
+    assert bad.status_code == 422 and "phone" in bad.text
+
+
 def test_past_retention_every_party_holds_the_person_de_identified(apis, person, system, mongo_client):
     first = export_of(apis, person["id_number"])
     returnee_id = person["returnee_id"]
@@ -154,6 +184,11 @@ def test_past_retention_every_party_holds_the_person_de_identified(apis, person,
         assert person["name"] not in text and person["id_number"] not in text, service
         assert person["phone"] not in text and "enc:v1:" not in text, service
         assert document["name"] == short, service
+    for service in ALL:  # each pass reports what it did
+        metrics = requests.get(system.url(service) + "/metrics", timeout=10).text
+        line = '%s_deidentified_documents_total{collection="%s"}' % (service, RECORDS[service])
+        assert any(row.startswith(line) and float(row.split()[-1]) >= 1 for row in metrics.splitlines()), \
+            (service, [row for row in metrics.splitlines() if "deidentified" in row])
     committee = stored(mongo_client, system, COMMITTEE, returnee_id)
     assert committee["id_number"] == mask_id(person["id_number"])
     assert committee["phone"] == mask_phone(person["phone"])
