@@ -6,12 +6,15 @@ the server's reasons beside its fields; a desk clerk sees none of it."""
 import time
 import uuid
 
+import pytest
 import requests
 from playwright.sync_api import expect
+from pymongo import MongoClient
 
 from tests.support import registration
+from tests.system import MONGO_URI, System
 
-from conftest import PASSWORD
+from conftest import PASSWORD, Console, add_staff
 
 COMMITTEE = "neighborhood_committee"
 LINKED = ("community_police", "floating_population_office", "property_company", "developer")
@@ -174,3 +177,65 @@ def test_a_desk_clerk_sees_none_of_the_rights(consoles, system):
     # The API refuses them too (the console hides what the server forbids).
     answer = committee.api("POST", "/api/v1/people/erasure", {"returnee_id": linkage["id"], "reason": "x"})
     assert answer["status"] == 403
+
+
+HOLD = "法院保全令 2026-17：审结前保留"
+
+
+class PoliceOnHold(System):
+    """The police declare a legal hold (LEGAL_HOLD): they keep their record."""
+
+    def env(self, service):
+        env = super().env(service)
+        if service == "community_police":
+            env["LEGAL_HOLD"] = HOLD
+        return env
+
+
+@pytest.fixture(scope="module")
+def held_system(tmp_path_factory):
+    client = MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=5000)
+    with PoliceOnHold() as running:
+        running.start()
+        add_staff(running, tmp_path_factory.mktemp("held-passwords"))
+        yield running
+        running.drop_databases(client)
+    client.close()
+
+
+def test_a_party_under_a_legal_hold_shows_it_in_the_export_and_keeps_the_record_on_erasure(
+        request, browser, held_system):
+    person, linkage = registered(held_system)
+    committee = Console(held_system, browser, COMMITTEE, request.node.name)
+    try:
+        page = committee.sign_in("super-li")
+        committee.go("/people/exports")
+        form = page.locator("form[data-form=person-export]")
+        form.locator("input[name=id_number]").fill(person["id_number"])
+        form.locator("textarea[name=reason]").fill("本人申请查阅")
+        form.locator("[data-action=request-export]").click()
+        expect(page.locator(".export")).to_have_attribute("data-status", "complete", timeout=45_000)
+        expect(page.locator(".export-party[data-party=community_police] .legal-hold")).to_contain_text(HOLD)
+        expect(page.locator(".export-party .legal-hold")).to_have_count(1)
+        committee.shot("export-with-hold")
+
+        committee.go("/linkages/" + linkage["id"])
+        page.locator("[data-action=erase]").click()
+        form = page.locator("form[data-form=erasure]")
+        form.locator("textarea[name=reason]").fill("本人申请删除")
+        form.locator("[data-action=confirm-erase]").click()
+        expect(committee.notice()).to_contain_text("已申请删除")
+        for party in LINKED:
+            committee.refresh_until(page.locator(
+                'table.erasure .chip[data-party="%s"]:not([data-status="pending"])' % party))
+        held = page.locator("table.erasure tbody tr", has=page.locator('.chip[data-party="community_police"]'))
+        expect(held.locator(".chip")).to_have_attribute("data-status", "held")
+        expect(held).to_contain_text("依法保留")
+        expect(held).to_contain_text(HOLD)
+        for party in (COMMITTEE, "floating_population_office", "property_company", "developer"):
+            expect(page.locator('table.erasure .chip[data-party="%s"]' % party)).to_have_attribute("data-status", "erased")
+        committee.shot("erasure-with-hold")
+    finally:
+        problems = committee.problems
+        committee.close()
+    assert not problems, problems
