@@ -1,11 +1,13 @@
 // The neighborhood committee: the linkages (each of the four parties'
 // status as a chip, overdue first to the eye), registering a returnee, one
-// linkage with its timeline; then the cases (committee_cases.js).
+// linkage with its timeline and a supervisor's correction and erasure
+// (person_rights.js); a person's export; then the cases (committee_cases.js).
 import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
 import { refreshButton } from "../cases.js";
 import { committeeCaseRoutes, timeline } from "../committee_cases.js";
+import { correctionsPanel, erasurePanel, personRightsRoutes, rightsActions } from "../person_rights.js";
 import {
   button, checkbox, chip, facts, field, flat, fmtDate, fmtTime, form, formValues, h, input, isoDay, notify,
   panel, partyChip, screen, select, submit, table,
@@ -98,6 +100,20 @@ function linkageTimeline(l) {
     if (state.overdue_at) events.push({ at: state.overdue_at, party, action: "overdue", label: t("linkage.event_overdue") });
   }
   if (l.dispatched_at) events.push({ at: l.dispatched_at, action: "dispatched", label: t("linkage.event_dispatched") });
+  for (const c of l.corrections || []) {
+    events.push({ at: c.at, party: "neighborhood_committee", action: "corrected", by: c.by, note: c.reason,
+                  label: t("linkage.event_corrected", { fields: (c.fields || []).map((name) => word("correctable", name)).join(t("common.list_separator")) }) });
+  }
+  if (l.erasure) {
+    events.push({ at: l.erasure.requested_at, party: "neighborhood_committee", action: "erasure-requested", by: l.erasure.requested_by,
+                  note: l.erasure.reason, label: t("linkage.event_erasure_requested") });
+    for (const [party, state] of Object.entries(l.erasure.parties || {})) {
+      if (state.at && party !== "neighborhood_committee") {
+        events.push({ at: state.at, party, action: "erasure-answered", note: state.hold_reason,
+                      label: t("linkage.event_erasure_answered", { status: word("erasure_status", state.status) }) });
+      }
+    }
+  }
   if (l.closed_at) events.push({ at: l.closed_at, action: "closed", label: t("linkage.event_closed") });
   return timeline(events);
 }
@@ -125,7 +141,10 @@ async function linkage(ctx) {
           [t("linkage.registered_at"), fmtTime(l.registered_at) + (l.registered_by ? " · " + l.registered_by : "")],
           [t("linkage.closed_at"), fmtTime(l.closed_at)],
         ])),
-        panel(t("linkage.parties"), parties)),
+        panel(t("linkage.parties"), parties),
+        rightsActions(ctx, l),
+        l.erasure ? erasurePanel(l) : null,
+        (l.corrections || []).length ? correctionsPanel(l) : null),
       h("div", {}, panel(t("linkage.timeline"), linkageTimeline(l)))));
 }
 
@@ -134,4 +153,5 @@ export const routes = [
   { path: "/linkages/new", nav: "nav.register", permission: "returnees:register", render: registerForm },
   { path: "/linkages/:id", permission: "returnees:read", parent: "/linkages", title: "linkage.title", render: linkage },
   ...committeeCaseRoutes(),
+  ...personRightsRoutes(),
 ];
