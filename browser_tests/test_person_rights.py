@@ -56,12 +56,15 @@ def test_a_supervisor_exports_a_person_and_every_party_answers(consoles, system)
     # A bad ID number and no reason: the server's reasons beside the fields.
     form.locator("input[name=id_number]").fill(person["id_number"][:17] + "0"
                                                if person["id_number"][17] != "0" else person["id_number"][:17] + "1")
+    form.locator("input[name=phone]").fill("12345")
     form.locator("[data-action=request-export]").click()
     expect(committee.notice()).to_contain_text("请按提示修改")
     expect(form.locator('.field-error[data-error-for="id_number"]')).to_contain_text("校验位不符")
     expect(form.locator('.field-error[data-error-for="reason"]')).to_contain_text("必填")
+    expect(form.locator('.field-error[data-error-for="phone"]')).to_be_visible()
     committee.shot("export-form-errors")
 
+    form.locator("input[name=phone]").fill("")  # optional: left out when blank
     form.locator("input[name=id_number]").fill(person["id_number"])
     form.locator("textarea[name=reason]").fill("本人到窗口申请查阅")
     form.locator("[data-action=request-export]").click()

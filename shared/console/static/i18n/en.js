@@ -128,6 +128,8 @@ export default {
     export_lead: "Everything the five parties hold about a person: each record, why it is held, since when, until when its identity is kept, and who has read it. The parties answer within moments; the export fills in as they do.",
     export_reason: "Why",
     export_reason_hint: "e.g. the person asked at the desk on a given day",
+    export_phone_hint: "optional: with it, the cases they reported as a resident too",
+    cases_reported: "Cases they reported",
     export_submit: "Ask the five parties",
     export_requested: "Export of {id} requested; the parties are asked.",
     export_request: "The request",

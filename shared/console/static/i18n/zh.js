@@ -128,6 +128,8 @@ export default {
     export_lead: "五方所持有的关于本人的全部信息：每条记录、持有目的、起始时间、身份信息保留期限，以及谁查看过。各方随即答复，结果随答复陆续显示。",
     export_reason: "事由",
     export_reason_hint: "例如：本人某日到窗口申请",
+    export_phone_hint: "选填：填写后一并导出本人作为居民反映的事件",
+    cases_reported: "本人反映的事件",
     export_submit: "向五方调取",
     export_requested: "已申请调取 {id} 的个人信息，正在询问各方。",
     export_request: "申请",

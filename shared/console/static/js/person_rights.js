@@ -27,7 +27,8 @@ function linkageLink(id) {
 function exportRequest(ctx) {
   const node = form("person-export", [
     h("div", { class: "grid" },
-      field("id_number", t("person.id_number"), input({ class: "mono", maxlength: 18 }), t("person.id_number_hint"))),
+      field("id_number", t("person.id_number"), input({ class: "mono", maxlength: 18 }), t("person.id_number_hint")),
+      field("phone", t("person.phone"), input({ class: "mono", maxlength: 11 }), t("rights.export_phone_hint"))),
     field("reason", t("rights.export_reason"), textarea({ rows: 2 }), t("rights.export_reason_hint")),
   ], [button(t("rights.export_submit"), null, { type: "submit", kind: "primary", action: "request-export" })],
   (formNode) => submit(formNode, () => api.call("POST", "/api/v1/people/exports", { json: formValues(formNode) }),
@@ -136,6 +137,8 @@ function exportBody(x) {
       [t("rights.answered"), t("rights.answered_count", { answered, total: x.parties.length })],
       [t("rights.returnees"), x.returnee_ids.length ? h("span", { class: "id-list" }, x.returnee_ids.map((id) => [linkageLink(id), " "]))
         : t("rights.no_registration")],
+      x.case_ids && x.case_ids.length ? [t("rights.cases_reported"), h("span", { class: "id-list mono" },
+        x.case_ids.map((id) => [id, " "]))] : null,
       x.deidentified_at ? [t("rights.copy_removed"), fmtTime(x.deidentified_at)] : null,
     ])),
     x.parties.map(partPanel),
