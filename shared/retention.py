@@ -118,23 +118,26 @@ def deidentify(document, plain, identity, keyring, now):
                 reduced["phone_index"] = keyring.blind_index(person["phone"])
             document[field] = reduced
     for path in identity.texts:
-        _replace_in(document, path.split("."), full_names)
+        replace_in_text(document, path, {name: deidentified_name(name) for name in full_names})
     for field in identity.drop:
         document.pop(field, None)
     document["deidentified_at"] = now
     return document
 
 
-def _replace_in(document, path, full_names):
+def replace_in_text(document, path, replacements):
+    """In the text at dotted `path` of `document`, if there is one, each
+    {old: new} of `replacements` (the longest first)."""
+    keys = path.split(".")
     holder = document
-    for key in path[:-1]:
+    for key in keys[:-1]:
         holder = holder.get(key) if isinstance(holder, dict) else None
-    if not isinstance(holder, dict) or not isinstance(holder.get(path[-1]), str):
+    if not isinstance(holder, dict) or not isinstance(holder.get(keys[-1]), str):
         return
-    text = holder[path[-1]]
-    for name in sorted(set(full_names), key=len, reverse=True):
-        text = text.replace(name, deidentified_name(name))
-    holder[path[-1]] = text
+    text = holder[keys[-1]]
+    for old in sorted((old for old in replacements if old), key=len, reverse=True):
+        text = text.replace(old, replacements[old])
+    holder[keys[-1]] = text
 
 
 def finished_day(since):

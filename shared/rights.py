@@ -28,7 +28,7 @@ def apply_correction(repository, collection, event):
             old = document.get("name")
             document["name"] = corrected["name"]
             for path in texts:
-                _replace(document, path.split("."), old, corrected["name"])
+                retention.replace_in_text(document, path, {old: corrected["name"]})
         if "phone" in corrected and "phone" in document:
             document["phone"] = corrected["phone"]  # plain here: `modify` seals it
         return []
@@ -66,10 +66,3 @@ def _existing(document, returnee_id):
         raise LookupError("no record of %s yet" % returnee_id)
     return document
 
-
-def _replace(document, path, old, new):
-    holder = document
-    for key in path[:-1]:
-        holder = holder.get(key) if isinstance(holder, dict) else None
-    if old and isinstance(holder, dict) and isinstance(holder.get(path[-1]), str):
-        holder[path[-1]] = holder[path[-1]].replace(old, new)
