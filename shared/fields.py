@@ -1,6 +1,8 @@
 """marshmallow fields every API uses."""
 from marshmallow import ValidationError, fields, validate
 
+from shared.identity import id_number_problem, mobile_problem
+
 
 class StrictBoolean(fields.Boolean):
     """JSON true or false only. (A truthy set of {True} is not enough:
@@ -46,3 +48,24 @@ def Text(max_length, **kwargs):
     """A string of 1 to `max_length` characters that is not all blank."""
     return fields.String(validate=[validate.Length(min=1, max=max_length), not_blank],
                          metadata={"pattern": NOT_BLANK_PATTERN}, **kwargs)
+
+
+def _checked(problem_of, pattern, kwargs):
+    """A string field checked by `problem_of` (which names what is wrong), its
+    JSON Schema `pattern` telling a front end the shape."""
+    def check(value):
+        problem = problem_of(value)
+        if problem:
+            raise ValidationError(problem)
+    metadata = dict({"pattern": pattern}, **kwargs.pop("metadata", {}))
+    return fields.String(validate=check, metadata=metadata, **kwargs)
+
+
+def IdNumber(**kwargs):
+    """A resident ID number (region, birth date and check digit checked)."""
+    return _checked(id_number_problem, "^[0-9]{17}[0-9Xx]$", kwargs)
+
+
+def Mobile(**kwargs):
+    """An 11-digit mainland mobile number."""
+    return _checked(mobile_problem, "^1[3-9][0-9]{9}$", kwargs)

@@ -12,13 +12,13 @@ reads, audited like any other.
 """
 import uuid
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, fields, validate
 
 from shared import clock
 from shared.consumer import event_handler
 from shared.errors import NotFound
-from shared.fields import NOT_BLANK_PATTERN, not_blank
-from shared.identity import id_number_problem, mask_id, mobile_problem
+from shared.fields import NOT_BLANK_PATTERN, IdNumber, Mobile, not_blank
+from shared.identity import mask_id
 from shared.parties import COMMITTEE, LINKED
 from shared.people import reads_of, records_of, repositories_of
 from shared.retention import Identity
@@ -32,24 +32,11 @@ EXPORTS = "person_exports"
 
 
 class ExportRequestSchema(Schema):
-    id_number = fields.String(required=True, metadata={"pattern": "^[0-9]{17}[0-9Xx]$"})
-    phone = fields.String(metadata={
-        "pattern": "^1[3-9][0-9]{9}$",
+    id_number = IdNumber(required=True)
+    phone = Mobile(metadata={
         "description": "the person's phone, to include the cases they reported as a resident"})
     reason = fields.String(required=True, validate=[validate.Length(max=200), not_blank],
                            metadata={"pattern": NOT_BLANK_PATTERN})
-
-    @validates("id_number")
-    def _id_number(self, value, **kwargs):
-        problem = id_number_problem(value)
-        if problem:
-            raise ValidationError(problem)
-
-    @validates("phone")
-    def _phone(self, value, **kwargs):
-        problem = mobile_problem(value)
-        if problem:
-            raise ValidationError(problem)
 
 
 class PartSchema(Schema):

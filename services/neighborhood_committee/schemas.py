@@ -5,8 +5,9 @@ from marshmallow import (Schema, ValidationError, fields, post_load, validate, v
                          validates_schema)
 
 from shared.catalogue import AddressSchema
-from shared.fields import BLANK, NOT_BLANK_PATTERN, QueryBoolean, StrictBoolean, Text, not_blank
-from shared.identity import id_number_problem, mask_id, mobile_problem
+from shared.fields import (BLANK, NOT_BLANK_PATTERN, IdNumber, Mobile, QueryBoolean, StrictBoolean, Text,
+                           not_blank)
+from shared.identity import mask_id
 from shared.parties import LINKED
 from shared.web import PageQuery
 
@@ -17,25 +18,13 @@ class RegistrationSchema(Schema):
                          metadata={"pattern": NOT_BLANK_PATTERN})
     # The patterns tell a front end the shape; the validators below check the
     # rest (region, birth date, check digit) and say what is wrong.
-    id_number = fields.String(required=True, metadata={"pattern": "^[0-9]{17}[0-9Xx]$"})
-    phone = fields.String(required=True, metadata={"pattern": "^1[3-9][0-9]{9}$"})
+    id_number = IdNumber(required=True)
+    phone = Mobile(required=True)
     address = fields.Nested(AddressSchema, required=True)
     origin = fields.String(required=True, validate=[validate.Length(max=100), not_blank],
                            metadata={"pattern": NOT_BLANK_PATTERN})
     arrival_date = fields.Date(required=True)
     local_hukou = StrictBoolean(required=True)
-
-    @validates("id_number")
-    def _id_number(self, value, **kwargs):
-        problem = id_number_problem(value)
-        if problem:
-            raise ValidationError(problem)
-
-    @validates("phone")
-    def _phone(self, value, **kwargs):
-        problem = mobile_problem(value)
-        if problem:
-            raise ValidationError(problem)
 
     @validates("arrival_date")
     def _arrival_date(self, value, **kwargs):
@@ -81,14 +70,8 @@ class CorrectionSchema(Schema):
     same checks as at registration, and why."""
     name = fields.String(validate=[validate.Length(max=50), not_blank],
                          metadata={"pattern": NOT_BLANK_PATTERN})
-    phone = fields.String(metadata={"pattern": "^1[3-9][0-9]{9}$"})
+    phone = Mobile()
     reason = Text(200, required=True)
-
-    @validates("phone")
-    def _phone(self, value, **kwargs):
-        problem = mobile_problem(value)
-        if problem:
-            raise ValidationError(problem)
 
     # Also with other fields bad, so one answer names every one; on the body
     # as sent, so a bad name is not taken for a missing one.
