@@ -151,13 +151,20 @@ class Broker:
             envelope["event_id"],
         ) for envelope in envelopes])
 
+    def publish_dead_letter(self, service, body, headers):
+        """Into the service's dead-letter queue, through its exchange."""
+        self._publish_one(body, topology.dead_letter_queue_name(service), "", headers)
+
     def publish_to_queue(self, queue, body, headers):
-        """Straight into a named queue, through the default exchange."""
-        self._publish_one(body, "", queue, headers)
+        """Into one of a service's own queues again (a replayed dead letter),
+        through that service's redelivery exchange."""
+        self._publish_one(body, topology.redelivery_name(topology.owner_of(queue)), queue, headers)
 
     def publish_delayed(self, queue, body, headers, delay_ms):
-        """Into `queue` again after `delay_ms`, through that delay's retry queue."""
-        self._publish_one(body, topology.retry_name(delay_ms), queue, headers)
+        """Into `queue` again after `delay_ms`, through its service's retry
+        queue of that delay."""
+        self._publish_one(body, topology.retry_name(topology.owner_of(queue), delay_ms), queue,
+                          headers)
 
     def ping(self, wait=PING_WAIT_SECONDS):
         """True when the broker takes our messages. A publish that holds the

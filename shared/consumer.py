@@ -165,7 +165,7 @@ class EventHandler(Consumer):
         })
         service = self.container.service_name
         try:
-            self.platform.broker.publish_to_queue(topology.dead_letter_queue_name(service), body, headers)
+            self.platform.broker.publish_dead_letter(service, body, headers)
         except Exception:
             self._requeue_later(message, attempt, "could not dead-letter")
             return

@@ -16,11 +16,20 @@ user of its own (`permissions`) and declares only what it owns
   bound to the exchange of every producer of that event type;
   the broker dead-letters a message it has redelivered too often (a consumer
   that crashes on it) to the consumer's dead-letter queue;
-- each service has a dead-letter queue `<service>.dead_letters`;
-- each retry delay has a fanout exchange and a quorum queue
-  `linkage.retry.<ms>ms.quorum` whose messages expire after the delay and go
-  back (dead-lettered at least once), through the default exchange, to the
-  queue named by their routing key.
+- each service has a dead-letter queue `<service>.dead_letters`, behind an
+  exchange of the same name (its consumer publishes there, and the broker
+  dead-letters there a message redelivered too often);
+- each service has, for each retry delay, a fanout exchange and a quorum
+  queue `<service>.retry.<ms>ms` whose messages expire after the delay and
+  go back (dead-lettered at least once) through the service's own
+  `<service>.redelivery` exchange, to the queue named by their routing key:
+  that exchange is bound to the service's own queues only (a dead letter
+  replayed goes the same way).
+
+No service publishes through the default exchange, which reaches every
+queue by its name: a service's user may write to its own exchanges only, so
+it cannot put a message in another party's queue, whatever routing key it
+gives (one for another party's queue is routed nowhere).
 """
 import re
 
@@ -43,22 +52,32 @@ def dead_letter_queue_name(service):
     return "%s.dead_letters" % service
 
 
-def retry_name(delay_ms):
-    # ".quorum": the retry queues were classic queues once; a queue keeps its
-    # type, so the quorum ones have names of their own.
-    return "linkage.retry.%dms.quorum" % delay_ms
+def retry_name(service, delay_ms):
+    """The exchange and the queue where `service`'s events wait out a delay."""
+    return "%s.retry.%dms" % (service, delay_ms)
 
 
-RETRY_NAMES = r"linkage\.retry\.[0-9]+ms\.quorum"
+def redelivery_name(service):
+    """The exchange that hands `service`'s retried and replayed events back
+    to its own queues (by the queue's name as routing key)."""
+    return "%s.redelivery" % service
+
+
+def owner_of(queue_name):
+    """The service a queue belongs to: its names start with `<service>.`."""
+    return queue_name.split(".", 1)[0]
 
 
 def _consumer_queue_arguments(consumer):
     return {
         "x-queue-type": "quorum",
         "x-delivery-limit": DELIVERY_LIMIT,
-        "x-dead-letter-exchange": "",
-        "x-dead-letter-routing-key": dead_letter_queue_name(consumer),
+        "x-dead-letter-exchange": dead_letter_queue_name(consumer),
     }
+
+
+def redelivery_exchange(service):
+    return Exchange(redelivery_name(service), type="direct", durable=True)
 
 
 def event_exchange(producer):
@@ -66,19 +85,17 @@ def event_exchange(producer):
 
 
 def consumer_queue(consumer, spec, bound=True):
-    """`bound=False`: the queue alone, for a consumer whose broker user may
-    not read the producers' exchanges (the definitions bind it)."""
+    """Bound to each producer's exchange, and to the consumer's redelivery
+    exchange by its own name. `bound=False`: the queue alone, for a consumer
+    whose broker user may not read the producers' exchanges (the
+    definitions bind it)."""
+    name = consumer_queue_name(consumer, spec.event_type)
     if not bound:
-        return Queue(consumer_queue_name(consumer, spec.event_type), durable=True,
-                     queue_arguments=_consumer_queue_arguments(consumer))
+        return Queue(name, durable=True, queue_arguments=_consumer_queue_arguments(consumer))
     routing_key = spec.routing_key(consumer=consumer)
-    if len(spec.producers) == 1:
-        return Queue(consumer_queue_name(consumer, spec.event_type),
-                     exchange=event_exchange(spec.producer), routing_key=routing_key,
-                     durable=True, queue_arguments=_consumer_queue_arguments(consumer))
-    return Queue(consumer_queue_name(consumer, spec.event_type),
-                 bindings=[binding(event_exchange(producer), routing_key=routing_key)
-                           for producer in spec.producers],
+    return Queue(name, bindings=[binding(event_exchange(producer), routing_key=routing_key)
+                                 for producer in spec.producers]
+                 + [binding(redelivery_exchange(consumer), routing_key=name)],
                  durable=True, queue_arguments=_consumer_queue_arguments(consumer))
 
 
@@ -91,16 +108,18 @@ def queue_bindings(queue):
     return []
 
 
-def dead_letter_queue(service):
-    return Queue(dead_letter_queue_name(service), durable=True,
+def dead_letter_queue(service, bound=True):
+    name = dead_letter_queue_name(service)
+    exchange = Exchange(name, type="fanout", durable=True) if bound else None
+    return Queue(name, exchange=exchange, routing_key="", durable=True,
                  queue_arguments={"x-queue-type": "quorum"})
 
 
-def retry_queue(delay_ms):
-    name = retry_name(delay_ms)
+def retry_queue(service, delay_ms, bound=True):
+    name = retry_name(service, delay_ms)
     return Queue(
         name,
-        exchange=Exchange(name, type="fanout", durable=True),
+        exchange=Exchange(name, type="fanout", durable=True) if bound else None,
         routing_key="",
         durable=True,
         queue_arguments={
@@ -108,13 +127,24 @@ def retry_queue(delay_ms):
             # own queue: it must survive a node as the queues it came from do.
             "x-queue-type": "quorum",
             "x-message-ttl": int(delay_ms),
-            "x-dead-letter-exchange": "",
-            # Back to its queue at least once, even across a node failure
-            # (needs reject-publish: the queue never drops the oldest).
+            # Back, by its routing key (its queue's name), through the
+            # service's own redelivery exchange: to its own queues only.
+            "x-dead-letter-exchange": redelivery_name(service),
+            # At least once, even across a node failure (needs
+            # reject-publish: the queue never drops the oldest).
             "x-dead-letter-strategy": "at-least-once",
             "x-overflow": "reject-publish",
         },
     )
+
+
+def service_exchanges(service, retry_delays_ms):
+    """The exchanges a service owns besides its events': its retries', its
+    redelivery and its dead letters'."""
+    return ([Exchange(retry_name(service, delay), type="fanout", durable=True)
+             for delay in retry_delays_ms]
+            + [redelivery_exchange(service),
+               Exchange(dead_letter_queue_name(service), type="fanout", durable=True)])
 
 
 def all_queues(catalogue, retry_delays_ms):
@@ -122,8 +152,9 @@ def all_queues(catalogue, retry_delays_ms):
     for spec in catalogue:
         for consumer in spec.consumers:
             queues.append(consumer_queue(consumer, spec))
-    queues.extend(dead_letter_queue(service) for service in catalogue.services())
-    queues.extend(retry_queue(delay) for delay in retry_delays_ms)
+    for service in catalogue.services():
+        queues.append(dead_letter_queue(service))
+        queues.extend(retry_queue(service, delay) for delay in retry_delays_ms)
     return queues
 
 
@@ -131,27 +162,33 @@ def producers(catalogue):
     return sorted({producer for spec in catalogue for producer in spec.producers})
 
 
-def owned_queues(catalogue, service):
-    """The service's own queues, unbound: its consumer queues and its dead letters."""
+def owned_queues(catalogue, service, retry_delays_ms=()):
+    """The service's own queues, unbound: its consumer queues, its dead
+    letters and its retry queues."""
     queues = [consumer_queue(service, spec, bound=False) for spec in catalogue
               if service in spec.consumers]
-    return queues + [dead_letter_queue(service)]
+    return (queues + [dead_letter_queue(service, bound=False)]
+            + [retry_queue(service, delay, bound=False) for delay in retry_delays_ms])
 
 
 def declare(channel, catalogue, retry_delays_ms, owner=None):
     """Declare every exchange, queue and binding; idempotent. With `owner`,
     only what that service's user may configure (`permissions`): its own
-    exchange and queues. The rest (their bindings, the retry exchanges and
-    queues, the other parties' queues) must exist already: the definitions
-    make it."""
+    exchanges and queues. The rest (the bindings, the other parties' queues)
+    must exist already: the definitions make it."""
     if owner is not None:
         if owner in producers(catalogue):
             event_exchange(owner)(channel).declare()
-        for queue in owned_queues(catalogue, owner):
+        for exchange in service_exchanges(owner, retry_delays_ms):
+            exchange(channel).declare()
+        for queue in owned_queues(catalogue, owner, retry_delays_ms):
             queue(channel).declare()
         return
     for producer in producers(catalogue):
         event_exchange(producer)(channel).declare()
+    for service in catalogue.services():
+        for exchange in service_exchanges(service, retry_delays_ms):
+            exchange(channel).declare()
     for queue in all_queues(catalogue, retry_delays_ms):
         queue(channel).declare()
 
@@ -159,17 +196,16 @@ def declare(channel, catalogue, retry_delays_ms, owner=None):
 def permissions(service):
     """RabbitMQ's configure, write and read patterns of `service`'s user.
 
-    It configures and reads its own exchange and queues, and writes to its
-    own exchange (its events), to the retry exchanges (its retries) and to
-    the default exchange (`amq.default`: its dead letters, and declaring a
-    queue whose dead letters go there). Reading no other exchange, it cannot
-    bind a queue of its own to another party's events; reading no other
-    queue, it cannot consume another party's, nor a retry queue where
-    another party's events wait."""
-    own = "^%s" % re.escape(service + ".")
-    return {"configure": own,
-            "write": "^(%s|%s|amq\\.default)$" % (re.escape(event_exchange_name(service)), RETRY_NAMES),
-            "read": own}
+    It configures and reads its own exchanges and queues (all named
+    `<service>.`), and writes to its own exchanges only: its events, its
+    retries, its redelivery and its dead letters; not to the default
+    exchange, through which any queue could be reached by name. Reading no
+    other exchange, it cannot bind a queue of its own to another party's
+    events; reading no other queue, it cannot consume another party's."""
+    own = re.escape(service + ".")
+    writes = "|".join([re.escape(event_exchange_name(service)), re.escape(redelivery_name(service)),
+                       re.escape(dead_letter_queue_name(service)), own + r"retry\.[0-9]+ms"])
+    return {"configure": "^" + own, "write": "^(%s)$" % writes, "read": "^" + own}
 
 
 def definitions(catalogue, retry_delays_ms, vhost="/"):
@@ -177,18 +213,16 @@ def definitions(catalogue, retry_delays_ms, vhost="/"):
     with each service user's permissions (the users themselves, with their
     passwords, are added where the broker starts)."""
     exchanges = [
-        {"name": event_exchange_name(producer), "vhost": vhost, "type": "topic",
-         "durable": True, "auto_delete": False, "internal": False, "arguments": {}}
-        for producer in producers(catalogue)
+        {"name": exchange.name, "vhost": vhost, "type": exchange.type, "durable": True,
+         "auto_delete": False, "internal": False, "arguments": {}}
+        for exchange in [event_exchange(producer) for producer in producers(catalogue)]
+        + [exchange for service in catalogue.services()
+           for exchange in service_exchanges(service, retry_delays_ms)]
     ]
     queues, bindings = [], []
     for queue in all_queues(catalogue, retry_delays_ms):
         queues.append({"name": queue.name, "vhost": vhost, "durable": True,
                        "auto_delete": False, "arguments": dict(queue.queue_arguments or {})})
-        if queue.exchange is not None and queue.exchange.type == "fanout":
-            exchanges.append({"name": queue.exchange.name, "vhost": vhost, "type": "fanout",
-                              "durable": True, "auto_delete": False, "internal": False,
-                              "arguments": {}})
         for exchange, routing_key in queue_bindings(queue):
             bindings.append({"source": exchange, "vhost": vhost,
                              "destination": queue.name, "destination_type": "queue",

@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+from shared.settings import DEFAULT_RETRY_DELAYS_MS
 from tests.ops.helpers import BROKER_PASSWORDS, OPS, REPO, SERVICES, linkage_command
 
 DEFINITIONS = os.path.join(OPS, "rabbitmq", "definitions.json")
@@ -86,19 +87,22 @@ def test_each_service_user_reaches_its_own_exchange_and_queues_only(service):
     assert granted["vhost"] == "/"
     exchanges = {e["name"] for e in definitions["exchanges"]} | {"amq.default"}
     queues = {q["name"] for q in definitions["queues"]}
-    own_exchange = "%s.events" % service
+    own_exchanges = {name for name in exchanges if name.startswith(service + ".")}
     own_queues = {name for name in queues if name.startswith(service + ".")}
-    retry_exchanges = {name for name in exchanges if name.startswith("linkage.retry.")}
-    assert own_exchange in exchanges and "%s.dead_letters" % service in own_queues
+    retries = {"%s.retry.%dms" % (service, delay) for delay in DEFAULT_RETRY_DELAYS_MS}
+    assert own_exchanges == {"%s.events" % service, "%s.redelivery" % service,
+                             "%s.dead_letters" % service} | retries
+    assert "%s.dead_letters" % service in own_queues and retries <= own_queues
     # configure (declare, delete) and read (consume, bind from): its own, nothing else
     for kind in ("configure", "read"):
-        assert matching(granted[kind], exchanges) == {own_exchange}, kind
+        assert matching(granted[kind], exchanges) == own_exchanges, kind
         assert matching(granted[kind], queues) == own_queues, kind
-    # publish: its own events, its retries, its dead letters (default exchange)
-    assert matching(granted["write"], exchanges) == {own_exchange, "amq.default"} | retry_exchanges
-    # no other party's queue to bind to anything (the retry queues share the
-    # retry exchanges' names; a service cannot read them)
-    assert matching(granted["write"], queues) == {q for q in queues if q.startswith("linkage.retry.")}
+    # publish: to its own exchanges only, never the default exchange (which
+    # reaches every queue by name)
+    assert matching(granted["write"], exchanges) == own_exchanges
+    # and to no other party's queue (its own dead letters and retries share
+    # their exchanges' names)
+    assert matching(granted["write"], queues) == {"%s.dead_letters" % service} | retries
 
 
 def test_every_service_and_no_one_else_has_permissions():

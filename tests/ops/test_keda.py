@@ -138,11 +138,12 @@ def test_the_coverage_check_catches_a_missing_and_an_extra_queue():
     queue_regex = rabbitmq_trigger(service)["metadata"]["queueName"]
     assert coverage(queue_regex, service) == (set(), set())
     # one event type left out
-    narrowed = r"^neighborhood_committee\.(?!dead_letters$|case_reported$)"
+    narrowed = r"^neighborhood_committee\.(?!dead_letters$|retry\.|case_reported$)"
     assert coverage(narrowed, service) == ({"neighborhood_committee.case_reported"}, set())
-    # the dead letters counted, and a prefix that is another service's too
+    # the dead letters and the retry queues counted, and a prefix that is another service's too
+    retries = {topology.retry_name(service, delay) for delay in DEFAULT_RETRY_DELAYS_MS}
     assert coverage(r"^neighborhood_committee\.", service) == (
-        set(), {"neighborhood_committee.dead_letters"})
+        set(), {"neighborhood_committee.dead_letters"} | retries)
     assert "community_police.returnee_registered" in coverage(r"\.returnee_registered$", service)[1]
 
 

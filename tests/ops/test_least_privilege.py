@@ -164,8 +164,20 @@ def test_the_developer_cannot_read_the_polices_queue_nor_publish_on_its_exchange
                    .declare()) is not None
     # nor by declaring the whole topology (DECLARE_TOPOLOGY=all), the police's exchange among it
     assert refusal(developer, lambda channel: topology.declare(channel, CATALOGUE, DELAYS))
-    # nor by reading a retry queue, where the police's failed events wait
-    assert refusal(developer, lambda channel: channel.basic_get(topology.retry_name(DELAYS[0])))
+    # nor by reading the police's retry queue, where its failed events wait
+    assert refusal(developer, lambda channel: channel.basic_get(topology.retry_name(POLICE, DELAYS[0])))
+    # nor by putting a forged event in the police's queue: not through the
+    # default exchange (which reaches any queue by name), not through the
+    # police's redelivery or retry exchanges
+    forged = envelope("returnee_registered", COMMITTEE, {"id_number": "110105194912310021"})
+    for exchange in ("", topology.redelivery_name(POLICE), topology.retry_name(POLICE, DELAYS[0])):
+        error = refusal(developer, publish(exchange, POLICE_QUEUE, json.dumps(forged)))
+        assert error is not None and "exchange '%s'" % (exchange or "amq.default") in str(error)
+    # and through its own retry exchange, named for the police's queue, it is
+    # handed back through its own redelivery exchange, which reaches no queue
+    # but its own: the forged event never arrives
+    assert refusal(developer, publish(topology.retry_name(DEVELOPER, DELAYS[0]), POLICE_QUEUE,
+                                      json.dumps(forged))) is None
     # nor through the management API
     with pytest.raises(urllib.error.HTTPError) as denied:
         http_get(rabbit.api + "/api/queues", auth=(DEVELOPER, rabbit.passwords[DEVELOPER]))
@@ -181,6 +193,24 @@ def test_the_developer_cannot_read_the_polices_queue_nor_publish_on_its_exchange
     taken = take(rabbit.amqp_uri(POLICE), POLICE_QUEUE,
                  lambda body: body["event_id"] == secret["event_id"])
     assert taken["payload"]["id_number"] == "420106198805173215"
+    # and, well after the retry's delay, not the forged one
+    time.sleep(DELAYS[0] / 1000.0 * 3)
+    assert not_on_queue(rabbit.amqp_uri(POLICE), POLICE_QUEUE, forged["event_id"])
+
+
+def not_on_queue(uri, queue, event_id):
+    """True if no message on `queue` is the event (every message handed back)."""
+    with Connection(uri, connect_timeout=10) as connection:
+        channel = connection.channel()
+        try:
+            while True:
+                message = channel.basic_get(queue, no_ack=False)
+                if message is None:
+                    return True
+                if json.loads(message.body).get("event_id") == event_id:
+                    return False
+        finally:
+            channel.close()
 
 
 def linkage(*args, env):
@@ -196,12 +226,12 @@ def test_a_services_retries_and_dead_letters_need_no_more_than_its_own_user(rabb
             "returnee_housing_declared", COMMITTEE)
         started = time.monotonic()
         broker.publish_delayed(queue, retried, {"message_id": retried["event_id"]}, DELAYS[0])
-        broker.publish_to_queue(topology.dead_letter_queue_name(DEVELOPER), dead, {
+        broker.publish_dead_letter(DEVELOPER, dead, {
             "message_id": dead["event_id"], "x-linkage-original-queue": queue,
             "x-linkage-reason": "poison"})
     finally:
         broker.close()
-    # back on its queue after the delay, through the default exchange
+    # back on its queue after the delay, through its own redelivery exchange
     take(uri, queue, lambda body: body["event_id"] == retried["event_id"])
     assert time.monotonic() - started >= DELAYS[0] / 1000.0 * 0.9
 
