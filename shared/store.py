@@ -99,9 +99,11 @@ class Repository:
     def create_indexes(cls, db):
         for name in cls.OUTBOX_COLLECTIONS:
             db[name].create_index("outbox_due")
-        for name in cls.RETAINED:
+        for name, identity in cls.RETAINED.items():
             if name in cls.ARCHIVED:
                 db[archive_name(name)].create_index("finished_day")
+            else:  # the retention pass's range (an index range on MongoDB)
+                db[name].create_index(identity.finished.since)
 
     def event(self, event_type, payload, correlation_id):
         return self.catalogue.new_event(event_type, payload, correlation_id, producer=self.service)
