@@ -6,11 +6,13 @@
 The committee finds the person's linkages by the blind index of their ID
 number, writes its own part at once and asks the four other parties in the
 same write; each party's answer is added as it comes, and the export is
-complete when every party has answered. Answers are stored encrypted under
-the committee's keys. Requesting and reading an export are full-identity
+complete when every party has answered. The answers are stored as one
+ciphertext under the committee's keys (a personal field: sealed on every
+write, re-encrypted by `linkage keys rotate`). Requesting and reading an export are full-identity
 reads, audited like any other.
 """
 import uuid
+from datetime import datetime
 
 from marshmallow import Schema, fields, validate
 
@@ -70,6 +72,9 @@ EXPORT = ExportSchema()
 
 class ExportRepository(Repository):
     OUTBOX_COLLECTIONS = (EXPORTS,)
+    # The parties' answers, {party: {answered_at, legal_hold, records, reads}},
+    # stored as one ciphertext: sealed on every write, rotated with the rest.
+    PERSONAL = {EXPORTS: ("parts",)}
     # An export is a copy: its answers go PERSONAL_DATA_RETENTION_DAYS after
     # it completed; who asked, when and why stay.
     RETAINED = {EXPORTS: Identity(names=(), drop=("parts",), since="requested_at",
@@ -80,8 +85,8 @@ class ExportRepository(Repository):
         self.insert(EXPORTS, export, events)
 
     def get(self, export_id):
-        """The export with its parts decrypted, in the order of the parties."""
-        export = self.db[EXPORTS].find_one({"_id": export_id})
+        """The export with its parts, in the order of the parties."""
+        export = self.find(EXPORTS, export_id)
         if export is None:
             return None
         parts = []
@@ -90,16 +95,10 @@ class ExportRepository(Repository):
             if part is None:
                 parts.append({"party": party, "status": "waiting", "answered_at": None,
                               "legal_hold": None, "records": [], "reads": []})
-                continue
-            parts.append(dict(part, party=party, status="answered",
-                              records=self.personal.open(part["records"], _field(party, "records")),
-                              reads=self.personal.open(part["reads"], _field(party, "reads"))))
+            else:
+                parts.append(dict(part, party=party, status="answered",
+                                  answered_at=datetime.fromisoformat(part["answered_at"])))
         return dict(export, parties=parts)
-
-    def sealed_part(self, party, records, reads, answered_at, legal_hold=None):
-        return {"answered_at": answered_at, "legal_hold": legal_hold,
-                "records": self.personal.seal(records, _field(party, "records")),
-                "reads": self.personal.seal(reads, _field(party, "reads"))}
 
     def record_answer(self, event):
         """Add a party's answer once; the export is complete with the last one.
@@ -107,21 +106,24 @@ class ExportRepository(Repository):
         answer = event.payload
 
         def decide(export):
-            if ("parts" not in export or answer["party"] in export["parts"]
-                    or answer["party"] not in export["expected"]):
+            if "parts" not in export or answer["party"] not in export["expected"]:
                 return None
-            export["parts"][answer["party"]] = self.sealed_part(
-                answer["party"], answer["records"], answer["reads"], answer["answered_at"],
-                answer.get("legal_hold"))
-            if all(party in export["parts"] for party in export["expected"]):
+            parts = self.personal.open(export["parts"], "parts")  # `modify` seals it again
+            if answer["party"] in parts:
+                return None
+            parts[answer["party"]] = part(answer["records"], answer["reads"], answer["answered_at"],
+                                          answer.get("legal_hold"))
+            export["parts"] = parts
+            if all(party in parts for party in export["expected"]):
                 export.update(status="complete", completed_at=clock.utcnow())
             return []
         return self.modify(EXPORTS, answer["export_id"], decide, event.event_id) is not None
 
 
-def _field(party, name):
-    """The associated data of a part's ciphertext: it opens in its own place only."""
-    return "parts.%s.%s" % (party, name)
+def part(records, reads, answered_at, legal_hold=None):
+    """One party's answer, as the export keeps it (JSON, to be sealed)."""
+    return {"answered_at": answered_at.isoformat(), "legal_hold": legal_hold, "records": records,
+            "reads": reads}
 
 
 def open_export(committee, exports, audit_log, principal, request, via, legal_hold=None):
@@ -143,9 +145,8 @@ def open_export(committee, exports, audit_log, principal, request, via, legal_ho
         "requested_by": principal.subject, "requested_at": now, "returnee_ids": returnee_ids,
         "case_ids": case_ids, "expected": expected,
         "status": "waiting" if expected else "complete", "completed_at": None if expected else now,
-        "parts": {COMMITTEE: exports.sealed_part(
-            COMMITTEE, records_of(committee, returnee_ids + case_ids, COMMITTEE),
-            reads_of(audit_log, returnee_ids), now, legal_hold)},
+        "parts": {COMMITTEE: part(records_of(committee, returnee_ids + case_ids, COMMITTEE),
+                                  reads_of(audit_log, returnee_ids), now, legal_hold)},
     }
     events = [exports.event("person_export_requested", {
         "export_id": export_id, "returnee_ids": returnee_ids, "case_ids": case_ids,

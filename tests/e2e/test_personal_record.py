@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from shared.parties import ALL, COMMITTEE, DEVELOPER, FLOATING, LINKED, POLICE, PROPERTY
+from shared.personal import is_sealed
 from shared.retention import deidentified_name, mask_phone
 from shared.identity import mask_id
 from tests.support import Api, registration, wait_for
@@ -84,8 +85,12 @@ def stored(mongo_client, system, service, returnee_id):
     return mongo_client[system.db_prefix + service][RECORDS[service]].find_one({"_id": returnee_id})
 
 
-def test_an_export_shows_each_partys_record_why_until_when_and_who_read_it(apis, person, system):
+def test_an_export_shows_each_partys_record_why_until_when_and_who_read_it(apis, person, system,
+                                                                        mongo_client):
     export = export_of(apis, person["id_number"].lower())
+    # the parties' answers are kept as one ciphertext of the committee's
+    raw = mongo_client[system.db_prefix + COMMITTEE]["person_exports"].find_one({"_id": export["id"]})
+    assert is_sealed(raw["parts"]) and person["id_number"] not in json.dumps(raw, default=str)
     assert export["returnee_ids"] == [person["returnee_id"]]
     assert export["id_masked"] == mask_id(person["id_number"])
     assert [part["party"] for part in export["parties"]] == [COMMITTEE] + list(LINKED)
