@@ -52,16 +52,22 @@ def test_definitions_hold_the_topology_and_no_users():
     for service in SERVICES:
         dead_letters = queues["%s.dead_letters" % service]
         assert dead_letters["durable"] and dead_letters["arguments"]["x-queue-type"] == "quorum"
+    retries = 0
     for name, queue in queues.items():
         assert queue["durable"] and not queue["auto_delete"], name
-        if name.startswith("linkage.retry."):
-            # a message waiting out its delay survives a node like any other
-            assert queue["arguments"]["x-queue-type"] == "quorum", name
+        owner = name.split(".")[0]
+        assert owner in SERVICES, name
+        assert queue["arguments"]["x-queue-type"] == "quorum", name
+        if name.split(".")[1] == "retry":
+            # a message waiting out its delay survives a node like any other,
+            # and goes back through its own service's redelivery exchange
+            retries += 1
             assert queue["arguments"]["x-dead-letter-strategy"] == "at-least-once", name
-        else:
-            consumer = name.split(".")[0]
-            assert consumer in SERVICES, name
-            assert queue["arguments"]["x-queue-type"] == "quorum", name
+            assert queue["arguments"]["x-dead-letter-exchange"] == "%s.redelivery" % owner, name
+        elif not name.endswith(".dead_letters"):
+            # a consumer queue: what the broker dead-letters goes to its own dead letters
+            assert queue["arguments"]["x-dead-letter-exchange"] == "%s.dead_letters" % owner, name
+    assert retries == len(SERVICES) * len(DEFAULT_RETRY_DELAYS_MS)
     for binding in definitions["bindings"]:
         assert binding["source"] in exchanges
         assert binding["destination"] in queues
