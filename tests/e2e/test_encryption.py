@@ -167,8 +167,14 @@ def stored(database, collection):
 
 
 def test_a_key_rotation_under_load_loses_nothing(mongo_client):
+    # DOCUMENT_LOCKS=database, as the README asks for a rotation on FerretDB
+    # ("Rotation without downtime"): the rotation is another process, and only
+    # locks in the database keep its writes and the services' (the archive pass
+    # moving documents every second here) from crossing. With in-process locks
+    # one fresh-clone run found a linkage left under the old key (not
+    # reproduced since; that documented race is the likely cause).
     settings = {"PERSONAL_DATA_KEYS": format_keys([OLD]), "ARCHIVE_AFTER_SECONDS": "1",
-                "ARCHIVE_SCAN_SECONDS": "1"}
+                "ARCHIVE_SCAN_SECONDS": "1", "DOCUMENT_LOCKS": "database"}
     with System(**settings) as system:
         try:
             system.start()
