@@ -42,8 +42,12 @@ class Finished:
     status: str = "status"
     done: tuple = ()
 
-    def query(self, before):
-        query = {self.since: {"$lte": before}, "outbox_due": None}
+    def query(self, before, pending=False):
+        """Finished by `before` and, unless `pending`, with no event left to
+        publish (it may leave the working set)."""
+        query = {self.since: {"$lte": before}}
+        if not pending:
+            query["outbox_due"] = None
         if self.open:
             query[self.status] = {"$nin": list(self.open)}
         if self.done:
@@ -343,8 +347,7 @@ class Repository:
         done = {}
         for collection in self.RETAINED:
             finished = self.finished_of(collection)
-            query = dict(finished.query(cutoff), deidentified_at=None)
-            query.pop("outbox_due")  # a pending event does not stop this
+            query = dict(finished.query(cutoff, pending=True), deidentified_at=None)
             count = 0
             for candidate in self.db[collection].find(query, {"_id": 1}).limit(batch):
                 count += self.forget(collection, collection, candidate["_id"], now, cutoff)
