@@ -474,16 +474,17 @@ class Store(DependencyProvider):
     def __init__(self, repository_cls):
         self.repository_cls = repository_cls
         self.relay_wakeup = lambda *written: None  # the relay's: (collection, _id) written
+        self._archiving = self._retaining = None
         self._passes = []
 
     def start(self):
         self.repository_cls.create_indexes(self.platform.db)
         settings = self.platform.settings
         if self.repository_cls.ARCHIVED:
-            self._passes.append(BackgroundPass(self._archive, settings.archive_scan_seconds, "archive"))
+            self._archiving = BackgroundPass(self._archive, settings.archive_scan_seconds, "archive")
         if self.repository_cls.RETAINED:
-            self._passes.append(BackgroundPass(self._forget, settings.retention_scan_seconds,
-                                               "retention"))
+            self._retaining = BackgroundPass(self._forget, settings.retention_scan_seconds, "retention")
+        self._passes = [upkeep for upkeep in (self._archiving, self._retaining) if upkeep is not None]
         for upkeep in self._passes:
             upkeep.start(self.container)
 
@@ -513,7 +514,7 @@ class Store(DependencyProvider):
             moved = self.repository().archive_finished()
             for name, count in moved.items():
                 self.platform.metrics.archived.labels(name).inc(count)
-            if max(moved.values(), default=0) < ARCHIVE_BATCH or self._passes[0].stopping:
+            if max(moved.values(), default=0) < ARCHIVE_BATCH or self._archiving.stopping:
                 return
 
     def _forget(self):
@@ -522,7 +523,7 @@ class Store(DependencyProvider):
             done = self.repository().forget_expired()
             for name, count in done.items():
                 self.platform.metrics.deidentified.labels(name).inc(count)
-            if max(done.values(), default=0) < retention.BATCH or self._passes[-1].stopping:
+            if max(done.values(), default=0) < retention.BATCH or self._retaining.stopping:
                 return
 
 
