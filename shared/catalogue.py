@@ -39,6 +39,14 @@ class AddressSchema(Schema):
     room = fields.String(required=True, validate=validate.Length(min=1, max=20))
 
 
+def flat_id(address):
+    """`building-unit-room`, each part with `%` and `-` escaped, so parts
+    that hold hyphens can never make two flats one id ("1-2","3","4" is
+    `1%2D2-3-4`, "1","2-3","4" is `1-2%2D3-4`); plain parts read as before."""
+    return "-".join(str(address[part]).replace("%", "%25").replace("-", "%2D")
+                    for part in ("building", "unit", "room"))
+
+
 class FullIdentityRegistration(Schema):
     """A registration with the full identity: for the parties that need it."""
     returnee_id = fields.String(required=True)

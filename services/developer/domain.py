@@ -5,17 +5,10 @@ import io
 
 from marshmallow import ValidationError
 
+from shared.catalogue import flat_id
 from shared.errors import flatten
 
 CSV_COLUMNS = ("building", "unit", "room", "household", "handed_over")
-
-
-def flat_id(address):
-    """`building-unit-room`, each part with `%` and `-` escaped, so parts
-    that hold hyphens can never make two flats one id ("1-2","3","4" is
-    `1%2D2-3-4`, "1","2-3","4" is `1-2%2D3-4`); plain parts read as before."""
-    return "-".join(str(address[part]).replace("%", "%25").replace("-", "%2D")
-                    for part in ("building", "unit", "room"))
 
 
 def check_claim(allocation, name):

@@ -5,7 +5,8 @@ from shared import clock
 from shared.retention import Identity
 from shared.store import Finished, Repository, insert_once
 
-from services.developer.domain import check_claim, flat_id
+from services.developer.domain import check_claim
+from shared.catalogue import flat_id
 
 ALLOCATIONS = "allocations"
 CHECKS = "housing_checks"

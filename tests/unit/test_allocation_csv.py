@@ -35,7 +35,7 @@ def test_a_file_without_the_columns_or_rows_is_refused():
 
 
 def test_parts_with_hyphens_never_make_two_flats_one_id():
-    from services.developer.domain import flat_id
+    from shared.catalogue import flat_id
     first = flat_id({"building": "1-2", "unit": "3", "room": "4"})
     second = flat_id({"building": "1", "unit": "2-3", "room": "4"})
     assert first != second
