@@ -41,6 +41,8 @@ class LockTimeout(Exception):
 
 
 class KeyedLocks:
+    shared = False  # held by this process only
+
     def __init__(self):
         self._locks = {}  # key -> [RLock, holders, depth]
 
@@ -77,6 +79,7 @@ class DatabaseLocks(KeyedLocks):
     that lock's token, the same atomic unique-key insert), and only because
     no holder keeps a document's lock for more than a write's few
     milliseconds."""
+    shared = True
 
     def __init__(self, collection, stale_seconds=10.0, wait_seconds=30.0):
         self.collection = collection

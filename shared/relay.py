@@ -9,11 +9,19 @@ the broker was down, or by a process that died before publishing, go out
 once it is back. (Avoiding scans on every write matters on FerretDB's SQLite
 backend, where any filter but `{_id}` decodes every document of the
 collection.) Broker or database errors back off exponentially up to 30 s.
+
+Marking events sent normally reads the document under its lock, to see
+whether anything else is pending. When this process is the document's only
+writer (WRITE_GUARDS resolved to `process`, DOCUMENT_LOCKS=process), the
+relay can know that without the read: each hand-over says which events the
+document held right after that write, and gets a number, the latest for
+that document. If the hand-over being marked is still the latest, and every
+event it named went out, the mark is one write by `_id`. Anything else (a
+later write, a refused event, a restart, a dropped hand-over) takes the read.
 """
 import logging
 import threading
 import time
-from collections import deque
 
 import eventlet
 from nameko.extensions import DependencyProvider
@@ -42,7 +50,7 @@ class OutboxRelay(DependencyProvider):
 
     def setup(self):
         self._wakeup = threading.Event()
-        self._written = deque()  # (collection, _id, envelopes) written, not yet relayed
+        self._written = outbox.HandOvers(WRITTEN_MAX)  # written, not yet relayed
         # Event ids the last two scans published: their entries may still be
         # queued (a write's hand-over can follow a scan that already saw it).
         # Bounded (SCANNED_MAX): a scan after a long outage may publish a
@@ -72,11 +80,12 @@ class OutboxRelay(DependencyProvider):
         if self._thread is not None:
             self._thread.kill()
 
-    def wake(self, collection=None, document_id=None, envelopes=()):
-        # Bounded: while the broker is down the periodic scan carries the load
-        # (a document stays due until every event in it went out).
-        if collection is not None and len(self._written) < WRITTEN_MAX:
-            self._written.append((collection, document_id, list(envelopes)))
+    def wake(self, collection=None, document_id=None, envelopes=(), pending=None):
+        """A write's hand-over, under the document's lock: the envelopes it
+        wrote and, when the writer knows it, every event id the document
+        holds now (`pending`)."""
+        if collection is not None:
+            self._written.add(collection, document_id, envelopes, pending)
         self._wakeup.set()
 
     def _run(self):
@@ -111,12 +120,14 @@ class OutboxRelay(DependencyProvider):
         """Publish the events the store said it wrote, as it handed them over."""
         handled = 0
         while self._written and self._running:
-            name, document_id, envelopes = self._written.popleft()
+            hand_over = self._written.next()
             # A scan may have sent some of them already (say, after an outage).
-            envelopes = [env for env in envelopes if env["event_id"] not in self._scanned
+            envelopes = [env for env in hand_over.envelopes if env["event_id"] not in self._scanned
                          and env["event_id"] not in self._scanned_before]
             if envelopes:
-                self._publish(self.platform.db[name], document_id, envelopes)
+                self._publish(self.platform.db[hand_over.collection], hand_over.document_id,
+                              envelopes, hand_over)
+            self._written.done(hand_over)
             handled += 1
         return handled
 
@@ -134,7 +145,7 @@ class OutboxRelay(DependencyProvider):
                 handled += 1
         return handled
 
-    def _publish(self, collection, document_id, envelopes):
+    def _publish(self, collection, document_id, envelopes, hand_over=None):
         """A document's events in one confirmed batch, then marked published.
         If the batch fails, none is marked: the document stays due and the
         scan sends them again (consumers are idempotent)."""
@@ -142,8 +153,11 @@ class OutboxRelay(DependencyProvider):
         for envelope in envelopes:
             if envelope["event_id"] not in refused:
                 self.platform.metrics.events_published.labels(envelope["event_type"]).inc()
-        outbox.mark_published(self.platform.writes, collection, document_id,
-                              [env["event_id"] for env in envelopes if env["event_id"] not in refused])
+        published = [env["event_id"] for env in envelopes if env["event_id"] not in refused]
+        all_sent = None
+        if hand_over is not None and self.platform.writes.sole_writer:
+            all_sent = self._written.all_sent(hand_over, published)
+        outbox.mark_published(self.platform.writes, collection, document_id, published, all_sent)
         if refused:
             # The broker is up but will not take these events (their topology
             # is missing): set the document aside so the others keep flowing.

@@ -1,5 +1,6 @@
 """The Mongo dependency: one client per container (the Platform's), a
 repository with domain methods per worker, indexes created at start."""
+import contextlib
 import copy
 import logging
 from dataclasses import dataclass
@@ -131,9 +132,21 @@ class Repository:
         return bool(stale)
 
     def insert(self, collection, document, events=()):
-        self.db[collection].insert_one(insert_with_events(self.sealed(collection, document), events))
-        if events:
-            self._on_events_written(collection, document["_id"], events)
+        document = insert_with_events(self.sealed(collection, document), events)
+        if not events:
+            self.db[collection].insert_one(document)
+            return
+        # The hand-over follows the insert under the document's lock, so no
+        # write of this process comes between them (the relay relies on the
+        # order of hand-overs; for a sole writer the lock is in memory).
+        with self._hand_over_lock(collection, document["_id"]):
+            self.db[collection].insert_one(document)
+            self._on_events_written(collection, document["_id"], events, set(document["outbox"]))
+
+    def _hand_over_lock(self, collection, document_id):
+        if self.writes.sole_writer:
+            return self.locked(collection, document_id)
+        return contextlib.nullcontext()
 
     def apply_once(self, collection, query, event_id, update, events=(), current=None):
         """Apply `update` to the document matching `query` unless `event_id`
@@ -252,7 +265,7 @@ class Repository:
         self.db[collection].insert_one(restored)
         self.db[archive_name(collection)].delete_one({"_id": current["_id"],
                                                       "version": current.get("version")})
-        self._on_events_written(collection, current["_id"], envelopes)
+        self._on_events_written(collection, current["_id"], envelopes, set(restored["outbox"]))
 
     def page(self, collection, query, order, direction, limit, cursor=None):
         """One page of a list endpoint (shared/paging.py): the documents
@@ -432,7 +445,11 @@ class Repository:
         with self.locked(collection, query["_id"]):
             written = self.writes.update_one(self.db[collection], query, update, current)
             if written and events:
-                self._on_events_written(collection, query["_id"], events)
+                # Every event the document holds now, when the caller read it
+                # under this lock: the relay then marks them sent without a read.
+                pending = None if current is None else (
+                    set(current.get("outbox") or {}) | {env["event_id"] for env in events})
+                self._on_events_written(collection, query["_id"], events, pending)
         return written
 
 
@@ -473,7 +490,7 @@ class Store(DependencyProvider):
 
     def __init__(self, repository_cls):
         self.repository_cls = repository_cls
-        self.relay_wakeup = lambda *written: None  # the relay's: (collection, _id) written
+        self.relay_wakeup = lambda *written: None  # the relay's: (collection, _id, envelopes, pending)
         self._archiving = self._retaining = None
         self._passes = []
 

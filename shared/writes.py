@@ -101,6 +101,14 @@ class Writes:
                     log.info("write guards checked in the %s", self.mode)
         return self.mode == "process"
 
+    @property
+    def sole_writer(self):
+        """Whether every write to this service's documents is made by this
+        process, under its own locks: guards checked here and locks that no
+        other process holds. (`database` guards or DOCUMENT_LOCKS=database
+        mean replicas.)"""
+        return self.in_process and not self.locks.shared
+
     def update_one(self, collection, query, update, current=None):
         """Apply `update` to the document `query` names by `_id` if it still
         matches the rest of `query`; True if it did. `current` is the

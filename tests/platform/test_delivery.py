@@ -2,7 +2,9 @@
 database: delivery, idempotency, retries with backoff, dead letters and
 replay, and events that wait for a consumer that is not running yet."""
 import time
+from datetime import timedelta
 
+import eventlet
 import pytest
 import requests
 
@@ -69,6 +71,62 @@ def test_event_reaches_the_consumer_once(toy):
     taker = services["taker"][0]
     wait_for(lambda: taken(taker, thing_id), "the taker to record the thing")
     assert taken(taker, thing_id)[0]["label"] == "chair"
+
+
+def published(base_url):
+    text = requests.get(base_url + "/metrics", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("maker_events_published_total{"))
+
+
+@pytest.mark.parametrize("queue", [None, 2], ids=["hand-overs-queued", "hand-over-queue-full"])
+def test_events_written_while_the_relay_marks_others_sent_are_all_published(toy, monkeypatch, queue):
+    # Writes to one document race the relay's marks: a mark may skip its read
+    # only if no write came after the one it marks and it sent every event
+    # the document held. An event left in the outbox with no due mark would
+    # never be sent. With a full queue, hand-overs are dropped and the scan
+    # must find their events.
+    from shared import relay
+    if queue:
+        monkeypatch.setattr(relay, "WRITTEN_MAX", queue)
+    services = toy("maker")
+    base_url = services["maker"][1]
+    before = published(base_url)  # the counter is the process's: other tests' makers count too
+    thing_id = make_thing(base_url, "bench")
+    headers = {"Authorization": "Bearer " + token_for("maker")}
+
+    def touch(_):
+        response = requests.post(base_url + "/api/v1/things/%s/touches" % thing_id,
+                                 headers=headers, timeout=10)
+        assert response.status_code == 200 and response.json()["written"] is True, response.text
+
+    pool = eventlet.GreenPool(8)
+    list(pool.imap(touch, range(40)))
+    wait_for(lambda: published(base_url) - before == 41, "all 41 events to be published")
+    from tests.conftest import MONGO_URI
+    from pymongo import MongoClient
+    from shared import clock, outbox
+    with MongoClient(MONGO_URI, tz_aware=True) as client:
+        things = client[services["maker"][2]["DB_PREFIX"] + "maker"]["things"]
+        wait_for(lambda: things.find_one({"_id": thing_id})["outbox"] == {}, "the outbox to empty")
+        document = things.find_one({"_id": thing_id})
+        assert document["touches"] == 40 and document["outbox_due"] is None
+
+        # An event the broker refused earlier waits in the document, due later:
+        # the next write's mark must leave it due.
+        stray = TOY_CATALOGUE.new_event("thing_made", {"thing_id": thing_id, "label": "x"},
+                                        thing_id, producer="maker")
+        stray["event_type"] = "thing_melted"  # no queue is bound for it: refused again
+        later = clock.utcnow() + timedelta(minutes=5)
+        things.update_one({"_id": thing_id}, {"$set": {"outbox." + stray["event_id"]: stray,
+                                                        "outbox_due": later}})
+        touch(41)
+        wait_for(lambda: published(base_url) - before == 42, "the new event to be published")
+        document = wait_for(lambda: (lambda d: d if len(d["outbox"]) == 1 else None)(
+            things.find_one({"_id": thing_id})), "the new event to be marked sent")
+        assert list(document["outbox"]) == [stray["event_id"]]
+        assert document["outbox_due"] is not None, "the waiting event would never be sent"
+        assert things.count_documents(outbox.pending_query(later)) == 1
 
 
 def test_an_event_published_before_its_consumer_runs_waits_for_it(toy):

@@ -122,7 +122,43 @@ def test_the_relay_is_handed_each_write_with_its_events_in_order(repo):
     repo.update("linkages", {"_id": "h", "status": "open"}, {"$set": {"seen": 1}}, [second])
     assert not repo.update("linkages", {"_id": "h", "status": "closed"}, {"$set": {"seen": 2}},
                            [overdue_event(repo, "h")])
-    assert repo.handed_over == [("linkages", "h", [first]), ("linkages", "h", [second])]
+    # The insert knows every event the document holds; an update does when
+    # the caller hands it the document it read under the lock.
+    assert repo.handed_over == [("linkages", "h", [first], {first["event_id"]}),
+                                ("linkages", "h", [second], None)]
+    third = overdue_event(repo, "h", "property_company")
+    with repo.locked("linkages", "h"):
+        current = repo.db["linkages"].find_one({"_id": "h"})
+        assert repo.update("linkages", {"_id": "h"}, {"$set": {"seen": 3}}, [third], current)
+    assert repo.handed_over[-1] == ("linkages", "h", [third], {first["event_id"], second["event_id"],
+                                                                third["event_id"]})
+
+
+class CountingReads:
+    """A real collection that counts the reads made through it."""
+
+    def __init__(self, collection):
+        self.collection, self.reads = collection, 0
+
+    def __getattr__(self, name):
+        return getattr(self.collection, name)
+
+    def find_one(self, *args, **kwargs):
+        self.reads += 1
+        return self.collection.find_one(*args, **kwargs)
+
+
+def test_a_mark_told_that_all_is_sent_is_one_write_and_otherwise_reads(repo):
+    first, second = overdue_event(repo, "m"), overdue_event(repo, "m", "community_police")
+    repo.insert("linkages", {"_id": "m"}, [first, second])
+    linkages = CountingReads(repo.db["linkages"])
+    # Not everything sent: the mark reads, and the document stays due.
+    outbox.mark_published(repo.writes, linkages, "m", [first["event_id"]], lambda: False)
+    assert linkages.reads == 1 and repo.db["linkages"].find_one({"_id": "m"})["outbox_due"] is not None
+    outbox.mark_published(repo.writes, linkages, "m", [second["event_id"]], lambda: True)
+    assert linkages.reads == 1
+    done = repo.db["linkages"].find_one({"_id": "m"})
+    assert done["outbox"] == {} and done["outbox_due"] is None
 
 
 def test_a_guarded_write_that_does_not_match_changes_nothing(repo):

@@ -37,6 +37,15 @@ class MakerRepository(Repository):
         self.insert("things", {"_id": thing_id, "label": label}, [event])
         return event
 
+    def touch(self, thing_id):
+        """Announce the thing again, read and written under its lock: the
+        write knows every event the document then holds."""
+        with self.locked("things", thing_id):
+            current = self.db["things"].find_one({"_id": thing_id})
+            event = self.event("thing_made", {"thing_id": thing_id, "label": current["label"]}, thing_id)
+            return self.update("things", {"_id": thing_id, "version": current["version"]},
+                               {"$inc": {"touches": 1}}, [event], current)
+
 
 class TakerRepository(Repository):
     def record(self, event):
@@ -55,6 +64,10 @@ class MakerService(PlatformService):
         thing_id = "thing-%s-%d" % (body["label"], body["size"])
         self.store.make(thing_id, body["label"])
         return 201, {"id": thing_id}
+
+    @api("POST", "/api/v1/things/<string:thing_id>/touches")
+    def touch_thing(self, request, thing_id):
+        return 200, {"written": self.store.touch(thing_id)}
 
 
 class TakerService(PlatformService):
