@@ -1,5 +1,6 @@
-"""developer: keeps the relocation-housing allocation records and checks
-every claimed flat against them."""
+"""developer: keeps the relocation-housing allocation records, checks
+every claimed flat against them, hands flats over to their allocated
+households, and works the repairs assigned to it under warranty."""
 from shared import rights
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
@@ -13,17 +14,25 @@ from shared.web import Body, Page, api, page
 from services.developer.domain import allocations_from_csv
 from services.developer.repository import CHECKS, HousingRepository
 from services.developer.schemas import (AllocationOutSchema, AllocationQuery, AllocationSchema,
-                                        HousingCheckQuery, HousingCheckSchema, ImportResultSchema)
+                                        HandoverOutSchema, HandoverQuery, HandoverSchema,
+                                        HousingCheckQuery, HousingCheckSchema, ImportResultSchema,
+                                        WarrantyAcceptSchema, WarrantyCaseQuery,
+                                        WarrantyCaseSchema, WarrantyResolveSchema)
+from services.developer.warranty_desk import WarrantyCaseRepository
 
 ALLOCATION = AllocationSchema()
 ALLOCATED = AllocationOutSchema()
 HOUSING_CHECK = HousingCheckSchema()
 IMPORTED = ImportResultSchema()
+HANDOVER = HandoverSchema()
+HANDED_OVER = HandoverOutSchema()
+WARRANTY_CASE = WarrantyCaseSchema()
 
 
 class DeveloperService(PersonRecords, CaseDesk, PlatformService):
     name = DEVELOPER
     housing = Store(HousingRepository)
+    warranty = Store(WarrantyCaseRepository)
 
     @api("POST", "/api/v1/allocations", permission="allocations:write", body=ALLOCATION,
          responses={200: ALLOCATED, 201: ALLOCATED}, summary="Record who is entitled to a flat")
@@ -62,6 +71,67 @@ class DeveloperService(PersonRecords, CaseDesk, PlatformService):
     def list_checks(self, request):
         found = self.housing.search(**request.query)
         return page(HOUSING_CHECK.dump(found.items, many=True), found, request.query)
+
+    @api("POST", "/api/v1/handovers", permission="handovers:write", body=HANDOVER,
+         responses={201: HANDED_OVER, 409: None},
+         summary="Hand a relocation flat over to its allocated household")
+    def record_handover(self, request):
+        handover = self.housing.record_handover(request.data, request.principal.subject)
+        self.infra.metrics.handovers.inc()
+        return 201, HANDED_OVER.dump(handover), {"Location": "/api/v1/handovers/%s" % handover["_id"]}
+
+    @api("GET", "/api/v1/handovers", permission="handovers:read", query=HandoverQuery(),
+         responses={200: Page(HANDED_OVER)}, summary="Handovers, newest first, by building")
+    def list_handovers(self, request):
+        found = self.housing.handovers(**request.query)
+        return page(HANDED_OVER.dump(found.items, many=True), found, request.query)
+
+    @api("GET", "/api/v1/handovers/<string:flat_id>", permission="handovers:read",
+         responses={200: HANDED_OVER}, summary="One flat's handover")
+    def get_handover(self, request, flat_id):
+        handover = self.housing.handover(flat_id)
+        if handover is None:
+            raise NotFound("no handover of flat %s" % flat_id)
+        return HANDED_OVER.dump(handover)
+
+    @api("GET", "/api/v1/warranty-cases", permission="warranty:read", query=WarrantyCaseQuery(),
+         responses={200: Page(WARRANTY_CASE)},
+         summary="Repairs assigned to the developer under warranty, newest first")
+    def list_warranty_cases(self, request):
+        found = self.warranty.search(**request.query)
+        return page(WARRANTY_CASE.dump(found.items, many=True), found, request.query)
+
+    @api("GET", "/api/v1/warranty-cases/<string:case_id>", permission="warranty:read",
+         responses={200: WARRANTY_CASE}, summary="One warranty repair, with the resident to contact")
+    def get_warranty_case(self, request, case_id):
+        case = self.warranty.case(case_id)
+        if case is None:
+            raise NotFound("no warranty case %s" % case_id)
+        return WARRANTY_CASE.dump(case)
+
+    @api("POST", "/api/v1/warranty-cases/<string:case_id>/accept", permission="warranty:work",
+         body=Body(WarrantyAcceptSchema(), optional=True), responses={200: WARRANTY_CASE, 409: None},
+         summary="Accept a warranty repair")
+    def accept_warranty_case(self, request, case_id):
+        case = self.warranty.act(case_id, "accept", (request.data or {}).get("note"),
+                                 request.principal.subject)
+        return WARRANTY_CASE.dump(case)
+
+    @api("POST", "/api/v1/warranty-cases/<string:case_id>/resolve", permission="warranty:work",
+         body=WarrantyResolveSchema(), responses={200: WARRANTY_CASE, 409: None},
+         summary="Resolve a warranty repair, with a note")
+    def resolve_warranty_case(self, request, case_id):
+        case = self.warranty.act(case_id, "resolve", request.data["note"], request.principal.subject)
+        return WARRANTY_CASE.dump(case)
+
+    @event_handler("warranty_repair_assigned")
+    def on_warranty_repair_assigned(self, event):
+        self.warranty.receive(event)
+
+    @event_handler("warranty_repair_overdue")
+    def on_warranty_repair_overdue(self, event):
+        if self.warranty.note_overdue(event):
+            self.infra.metrics.overdue_notices.inc()
 
     @event_handler("returnee_housing_declared")
     def on_returnee_housing_declared(self, event):
