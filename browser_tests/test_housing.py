@@ -59,8 +59,9 @@ def test_a_handover_and_a_warranty_repair_across_the_consoles(consoles):
     steward.refresh_until(page.locator('table.households tbody tr[data-id="%s"]' % flat_id))
     table = page.locator("table.warranty-table")
     expect(table.locator("tbody tr")).to_have_count(8)
-    expect(table.locator('tr[data-id="waterproofing"]')).to_contain_text("5 years")
-    expect(table.locator('tr[data-id="structure"]')).to_contain_text("50 years")
+    expect(table.locator('tr[data-id="waterproofing"]')).to_contain_text("5 年")
+    expect(table.locator('tr[data-id="structure"]')).to_contain_text("50 年（设计使用年限）")
+    expect(table.locator('tr[data-id="heating"]')).to_contain_text("2 个采暖期")
     steward.shot("household-warranty")
 
     steward.go("/repairs")

@@ -97,6 +97,8 @@ class WarrantyRowSchema(Schema):
     category = fields.String()
     covers = fields.String()
     period = fields.String()
+    unit = fields.String()  # years | seasons
+    length = fields.Integer()
     starts = fields.Date()
     end = fields.Date()
 

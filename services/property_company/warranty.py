@@ -141,11 +141,18 @@ def period_text(category, rules):
     return "%d %s seasons (%s)" % (length, category, season)
 
 
+def period_length(category, rules):
+    """(unit, how many): ("years", 5), ("seasons", 2)."""
+    _, unit, length = PERIODS[category]
+    return unit, rules.design_life_years if length is None else length
+
+
 def table(handed_over_on, rules):
     """The flat's warranty table: one row per category."""
     return [{"category": category, "covers": PERIODS[category][0],
-             "period": period_text(category, rules), "starts": handed_over_on,
-             "end": period_end(category, handed_over_on, rules)}
+             "period": period_text(category, rules),
+             "unit": period_length(category, rules)[0], "length": period_length(category, rules)[1],
+             "starts": handed_over_on, "end": period_end(category, handed_over_on, rules)}
             for category in WARRANTY_CATEGORIES]
 
 

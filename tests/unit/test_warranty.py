@@ -112,3 +112,10 @@ def test_leaks_and_structure_are_urgent_and_parts_default_sensibly():
     assert urgent("waterproofing") and urgent("structure") and not urgent("decoration")
     assert default_part("common_area") == "common" and default_part("plumbing") == "in_flat"
     assert set(WARRANTY_CATEGORIES) < set(REPAIR_CATEGORIES)
+
+
+def test_each_row_says_its_unit_and_length_for_a_front_end_to_word():
+    rows = {row["category"]: row for row in table(date(2024, 3, 10), Rules(design_life_years=70))}
+    assert (rows["structure"]["unit"], rows["structure"]["length"]) == ("years", 70)
+    assert (rows["heating"]["unit"], rows["heating"]["length"]) == ("seasons", 2)
+    assert (rows["waterproofing"]["unit"], rows["waterproofing"]["length"]) == ("years", 5)

@@ -269,6 +269,10 @@ export default {
     warranty_hint: "Art. 40 of the Regulation on the Quality Management of Construction Projects; each period runs from the handover date.",
   },
   warranty: {
+    years: "{n} years",
+    design_life: "{n} years (design life)",
+    seasons_heating: "{n} heating seasons",
+    seasons_cooling: "{n} cooling seasons",
     covers: "Covers",
     period: "Period",
     starts: "From",

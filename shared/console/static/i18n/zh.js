@@ -269,6 +269,10 @@ export default {
     warranty_hint: "依据《建设工程质量管理条例》第四十条，各项保修期自交房之日起计算。",
   },
   warranty: {
+    years: "{n} 年",
+    design_life: "{n} 年（设计使用年限）",
+    seasons_heating: "{n} 个采暖期",
+    seasons_cooling: "{n} 个供冷期",
     covers: "保修范围",
     period: "保修期",
     starts: "起始",

@@ -144,7 +144,9 @@ function warrantyTable(household) {
   const columns = [
     { label: t("repair.category"), cell: (row) => word("repair_category", row.category) },
     { label: t("warranty.covers"), class: "wide", cell: (row) => word("warranty_covers", row.category) },
-    { label: t("warranty.period"), cell: (row) => row.period },
+    { label: t("warranty.period"), cell: (row) => (row.unit === "years"
+      ? t(row.category === "structure" ? "warranty.design_life" : "warranty.years", { n: row.length })
+      : t("warranty.seasons_" + row.category, { n: row.length })) },
     { label: t("warranty.starts"), cell: (row) => fmtDate(row.starts) },
     { label: t("warranty.until"), cell: (row) => h("strong", {}, fmtDate(row.end)) },
   ];
