@@ -101,7 +101,12 @@ class HousingRepository(Repository):
         declared = event.payload
         now = clock.utcnow()
         flat = flat_id(declared["address"])
-        result = check_claim(self.allocation(flat), declared["name"], self.handover(flat))
+        allocation = self.allocation(flat)
+        # A handover is looked for only when the allocation's own flag says
+        # not handed over (the flag may lag a recorded handover).
+        handover = (self.handover(flat) if allocation is not None
+                    and not allocation.get("handed_over", True) else None)
+        result = check_claim(allocation, declared["name"], handover)
         check = {
             "_id": declared["returnee_id"],
             "name": declared["name"],

@@ -16,7 +16,6 @@ developer's accept and resolve come back as events. Out of warranty it is
 the property company's own work order (common parts), or recorded as the
 owner's (in-flat items), and resolved here.
 """
-import uuid
 from datetime import date, timedelta
 
 import pymongo
@@ -80,9 +79,10 @@ class HousingRepository(Repository):
 
     # --- repairs --------------------------------------------------------------
 
-    def report_repair(self, report, user, rules, limits):
+    def report_repair(self, repair_id, report, user, rules, limits, request_hash=None):
         """Decide who repairs and record it (with the developer's event when
-        under warranty). 422 when no household was handed the flat."""
+        under warranty). 422 when no household was handed the flat;
+        DuplicateKeyError when `repair_id` is taken (a retried Idempotency-Key)."""
         flat = flat_id(report["flat"])
         household = self.db[HOUSEHOLDS].find_one({"_id": flat})
         if household is None:
@@ -94,7 +94,7 @@ class HousingRepository(Repository):
         decision = warranty.decide(report["category"], part, handed_over_on,
                                    max(now.date(), handed_over_on), rules)
         repair = {
-            "_id": str(uuid.uuid4()),
+            "_id": repair_id,
             "flat": report["flat"],
             "flat_id": flat,
             "category": report["category"],
@@ -112,6 +112,7 @@ class HousingRepository(Repository):
             "resolved_at": None, "resolved_by": None, "resolution_note": None,
             "tasks": {},
             "next_due_at": None,
+            "request_hash": request_hash,
         }
         events = []
         if decision["responsible"] == DEVELOPER:

@@ -5,10 +5,12 @@ the households of handed-over flats and decides who repairs what a resident
 reports (the developer, under warranty)."""
 from datetime import date
 
-from shared import clock, rights
+from pymongo.errors import DuplicateKeyError
+
+from shared import clock, idempotency, rights
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.parties import PROPERTY
 from shared.people import PersonRecords
 from shared.service import PlatformService
@@ -106,13 +108,25 @@ class PropertyCompanyService(PersonRecords, CaseDesk, PlatformService):
             date.fromisoformat(household["handed_over_on"]), rules)) for household in found.items]
         return page(HOUSEHOLD.dump(items, many=True), found, request.query)
 
-    @api("POST", "/api/v1/repairs", permission="repairs:write", body=REPAIR,
-         responses={201: REPAIRED}, summary="A resident's repair: who must repair it, and why")
+    @api("POST", "/api/v1/repairs", permission="repairs:write", body=REPAIR, idempotent=True,
+         responses={201: REPAIRED, 409: None}, summary="A resident's repair: who must repair it, and why")
     def report_repair(self, request):
-        repair = self.housing.report_repair(request.data, request.principal.subject,
-                                            rules_from(self.infra.settings), self.infra.settings)
-        self.infra.metrics.repairs.labels(repair["responsible"]).inc()
-        return 201, REPAIRED.dump(repair), {"Location": "/api/v1/repairs/%s" % repair["_id"]}
+        key = request.headers.get(idempotency.HEADER)
+        request_hash = idempotency.request_hash(request.data, self.infra.settings.secret)
+        principal = request.principal
+        repair_id = idempotency.resource_id(key, principal.agency, "repair", principal.subject)
+        headers = {"Location": "/api/v1/repairs/%s" % repair_id}
+        try:
+            repair = self.housing.report_repair(repair_id, request.data, principal.subject,
+                                                rules_from(self.infra.settings), self.infra.settings,
+                                                request_hash)
+            self.infra.metrics.repairs.labels(repair["responsible"]).inc()
+        except DuplicateKeyError:
+            repair = self.housing.repair(repair_id)
+            if repair is None or repair.get("request_hash") != request_hash:
+                raise Conflict("Idempotency-Key %r was used for a different repair" % key)
+            headers["Idempotent-Replayed"] = "true"
+        return 201, REPAIRED.dump(repair), headers
 
     @api("GET", "/api/v1/repairs", permission="repairs:read", query=RepairQuery(),
          responses={200: Page(REPAIRED)}, summary="Repairs, newest first")

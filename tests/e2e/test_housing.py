@@ -302,3 +302,20 @@ def test_an_appliance_is_never_the_developers_and_a_flat_not_handed_over_has_no_
         "resident": {"name": "Wang Fang", "phone": "13912345678"}})
     assert unknown.status_code == 422, unknown.text
     assert unknown.json()["errors"][0]["field"] == "flat"
+
+
+def test_a_repair_retried_with_its_idempotency_key_is_recorded_once(apis, db):
+    flat = handed_over_household(apis, years_ago(1))
+    body = {"flat": flat, "category": "plumbing", "description": "the kitchen drain leaks",
+            "resident": {"name": "Wang Lei", "phone": "13700001234"}}
+    key = {"Idempotency-Key": "repair-%s" % uuid.uuid4().hex}
+    first = apis[PROPERTY].post("/api/v1/repairs", body, key)
+    again = apis[PROPERTY].post("/api/v1/repairs", body, key)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json() and first.json()["responsible"] == "developer"
+    other = apis[PROPERTY].post("/api/v1/repairs", dict(body, description="another leak"), key)
+    assert other.status_code == 409, other.text
+    assert db(PROPERTY)["repairs"].count_documents({"flat.building": flat["building"]}) == 1
+    wait_for(lambda: warranty_case(apis, first.json()["id"]), "the developer's case")
+    assert db(DEVELOPER)["warranty_cases"].count_documents({"flat.building": flat["building"]}) == 1

@@ -329,6 +329,13 @@ def test_a_repair_with_one_bad_field_is_422_naming_it(apis, db, known):
     check_each(sorted(BAD_REPAIRS), refused, lambda: nothing_written(db, known))
 
 
+def test_a_bad_idempotency_key_is_422_with_the_bodys_errors(apis, db, known):
+    body = dict(valid_body(REPAIRS, known), category="roof")
+    with nothing_written(db, known):
+        problem = assert_problem(apis[PROPERTY].post(REPAIRS, body, {"Idempotency-Key": "k" * 129}), 422)
+    assert sorted(error_fields(problem)) == ["Idempotency-Key", "category"]
+
+
 def test_an_empty_repair_names_every_required_field(apis, db, known):
     with nothing_written(db, known):
         problem = assert_problem(apis[PROPERTY].post(REPAIRS, {}), 422)
