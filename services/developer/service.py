@@ -15,10 +15,8 @@ from services.developer.domain import allocations_from_csv
 from services.developer.repository import CHECKS, HousingRepository
 from services.developer.schemas import (AllocationOutSchema, AllocationQuery, AllocationSchema,
                                         HandoverOutSchema, HandoverQuery, HandoverSchema,
-                                        HousingCheckQuery, HousingCheckSchema, ImportResultSchema,
-                                        WarrantyAcceptSchema, WarrantyCaseQuery,
-                                        WarrantyCaseSchema, WarrantyResolveSchema)
-from services.developer.warranty_desk import WarrantyCaseRepository
+                                        HousingCheckQuery, HousingCheckSchema, ImportResultSchema)
+from services.developer.warranty_desk import WarrantyDesk
 
 ALLOCATION = AllocationSchema()
 ALLOCATED = AllocationOutSchema()
@@ -26,13 +24,11 @@ HOUSING_CHECK = HousingCheckSchema()
 IMPORTED = ImportResultSchema()
 HANDOVER = HandoverSchema()
 HANDED_OVER = HandoverOutSchema()
-WARRANTY_CASE = WarrantyCaseSchema()
 
 
-class DeveloperService(PersonRecords, CaseDesk, PlatformService):
+class DeveloperService(PersonRecords, CaseDesk, WarrantyDesk, PlatformService):
     name = DEVELOPER
     housing = Store(HousingRepository)
-    warranty = Store(WarrantyCaseRepository)
 
     @api("POST", "/api/v1/allocations", permission="allocations:write", body=ALLOCATION,
          responses={200: ALLOCATED, 201: ALLOCATED}, summary="Record who is entitled to a flat")
@@ -93,45 +89,6 @@ class DeveloperService(PersonRecords, CaseDesk, PlatformService):
         if handover is None:
             raise NotFound("no handover of flat %s" % flat_id)
         return HANDED_OVER.dump(handover)
-
-    @api("GET", "/api/v1/warranty-cases", permission="warranty:read", query=WarrantyCaseQuery(),
-         responses={200: Page(WARRANTY_CASE)},
-         summary="Repairs assigned to the developer under warranty, newest first")
-    def list_warranty_cases(self, request):
-        found = self.warranty.search(**request.query)
-        return page(WARRANTY_CASE.dump(found.items, many=True), found, request.query)
-
-    @api("GET", "/api/v1/warranty-cases/<string:case_id>", permission="warranty:read",
-         responses={200: WARRANTY_CASE}, summary="One warranty repair, with the resident to contact")
-    def get_warranty_case(self, request, case_id):
-        case = self.warranty.case(case_id)
-        if case is None:
-            raise NotFound("no warranty case %s" % case_id)
-        return WARRANTY_CASE.dump(case)
-
-    @api("POST", "/api/v1/warranty-cases/<string:case_id>/accept", permission="warranty:work",
-         body=Body(WarrantyAcceptSchema(), optional=True), responses={200: WARRANTY_CASE, 409: None},
-         summary="Accept a warranty repair")
-    def accept_warranty_case(self, request, case_id):
-        case = self.warranty.act(case_id, "accept", (request.data or {}).get("note"),
-                                 request.principal.subject)
-        return WARRANTY_CASE.dump(case)
-
-    @api("POST", "/api/v1/warranty-cases/<string:case_id>/resolve", permission="warranty:work",
-         body=WarrantyResolveSchema(), responses={200: WARRANTY_CASE, 409: None},
-         summary="Resolve a warranty repair, with a note")
-    def resolve_warranty_case(self, request, case_id):
-        case = self.warranty.act(case_id, "resolve", request.data["note"], request.principal.subject)
-        return WARRANTY_CASE.dump(case)
-
-    @event_handler("warranty_repair_assigned")
-    def on_warranty_repair_assigned(self, event):
-        self.warranty.receive(event)
-
-    @event_handler("warranty_repair_overdue")
-    def on_warranty_repair_overdue(self, event):
-        if self.warranty.note_overdue(event):
-            self.infra.metrics.overdue_notices.inc()
 
     @event_handler("returnee_housing_declared")
     def on_returnee_housing_declared(self, event):

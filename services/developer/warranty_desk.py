@@ -7,13 +7,24 @@ so they are PERSONAL, encrypted at rest). Accepting and resolving tell the
 property company in the same write; the property company keeps the limits
 (shared/joint.py) and tells the developer when one passed
 (`warranty_repair_overdue`), which marks the case here.
+
+    GET  /api/v1/warranty-cases?status=&urgent=&overdue=&building=
+    GET  /api/v1/warranty-cases/{id}
+    POST /api/v1/warranty-cases/{id}/accept | resolve
+
+`WarrantyDesk` is mixed into the developer's service.
 """
 import pymongo
 
 from shared import clock
+from shared.consumer import event_handler
 from shared.errors import Conflict, NotFound
 from shared.retention import Identity
-from shared.store import Finished, Repository, insert_once
+from shared.store import Finished, Repository, Store, insert_once
+from shared.web import Body, Page, api, page
+
+from services.developer.schemas import (WarrantyAcceptSchema, WarrantyCaseQuery,
+                                        WarrantyCaseSchema, WarrantyResolveSchema)
 
 WARRANTY_CASES = "warranty_cases"
 STATUSES = ("assigned", "accepted", "resolved")
@@ -109,3 +120,49 @@ class WarrantyCaseRepository(Repository):
         if building:
             query["flat.building"] = building
         return self.page(WARRANTY_CASES, query, "assigned_at", pymongo.DESCENDING, limit, cursor)
+
+
+WARRANTY_CASE = WarrantyCaseSchema()
+
+
+class WarrantyDesk:
+    warranty = Store(WarrantyCaseRepository)
+
+    @api("GET", "/api/v1/warranty-cases", permission="warranty:read", query=WarrantyCaseQuery(),
+         responses={200: Page(WARRANTY_CASE)},
+         summary="Repairs assigned to the developer under warranty, newest first")
+    def list_warranty_cases(self, request):
+        found = self.warranty.search(**request.query)
+        return page(WARRANTY_CASE.dump(found.items, many=True), found, request.query)
+
+    @api("GET", "/api/v1/warranty-cases/<string:case_id>", permission="warranty:read",
+         responses={200: WARRANTY_CASE}, summary="One warranty repair, with the resident to contact")
+    def get_warranty_case(self, request, case_id):
+        case = self.warranty.case(case_id)
+        if case is None:
+            raise NotFound("no warranty case %s" % case_id)
+        return WARRANTY_CASE.dump(case)
+
+    @api("POST", "/api/v1/warranty-cases/<string:case_id>/accept", permission="warranty:work",
+         body=Body(WarrantyAcceptSchema(), optional=True), responses={200: WARRANTY_CASE, 409: None},
+         summary="Accept a warranty repair")
+    def accept_warranty_case(self, request, case_id):
+        case = self.warranty.act(case_id, "accept", (request.data or {}).get("note"),
+                                 request.principal.subject)
+        return WARRANTY_CASE.dump(case)
+
+    @api("POST", "/api/v1/warranty-cases/<string:case_id>/resolve", permission="warranty:work",
+         body=WarrantyResolveSchema(), responses={200: WARRANTY_CASE, 409: None},
+         summary="Resolve a warranty repair, with a note")
+    def resolve_warranty_case(self, request, case_id):
+        case = self.warranty.act(case_id, "resolve", request.data["note"], request.principal.subject)
+        return WARRANTY_CASE.dump(case)
+
+    @event_handler("warranty_repair_assigned")
+    def on_warranty_repair_assigned(self, event):
+        self.warranty.receive(event)
+
+    @event_handler("warranty_repair_overdue")
+    def on_warranty_repair_overdue(self, event):
+        if self.warranty.note_overdue(event):
+            self.infra.metrics.overdue_notices.inc()

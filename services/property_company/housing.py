@@ -39,7 +39,7 @@ def rules_from(settings):
                           cooling_season=warranty.Season.parse(settings.cooling_season))
 
 
-class HousingRepository(Repository):
+class HouseholdRepairsRepository(Repository):
     OUTBOX_COLLECTIONS = (REPAIRS,)
     PERSONAL = {REPAIRS: ("resident",)}
     RETAINED = {REPAIRS: Identity(
