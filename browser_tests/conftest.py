@@ -35,6 +35,7 @@ STAFF = {
     "steward-chen": ("property_company", "steward"),
     "gate-2": ("property_company", "guard"),
     "records-he": ("developer", "records"),
+    "warranty-guo": ("developer", "warranty"),
 }
 
 expect.set_options(timeout=15_000)

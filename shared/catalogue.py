@@ -7,6 +7,10 @@ police) and `non_local_returnee_registered` (to the floating-population office,
 and only for non-local arrivals). The property company and the developer get
 `returnee_housing_declared`, whose schema has a masked ID and no phone at all.
 
+A flat's handover (`flat_handover_recorded`) carries the members' names, never an
+ID number. A resident's name and phone on a warranty repair travel only in
+`warranty_repair_assigned`, from the property company to the developer.
+
 Cases have their events in shared/cases/events.py: a resident reporter's
 name and phone travel only in `case_dispatched`, addressed to each assigned
 party alone.
@@ -100,6 +104,61 @@ class HousingAllocationChecked(Schema):
     returnee_id = fields.String(required=True)
     result = fields.String(required=True, validate=validate.OneOf(HOUSING_RESULTS))
     checked_at = fields.AwareDateTime(required=True)
+
+
+class FlatHandoverRecorded(Schema):
+    """The developer handed a relocation flat over to its household: the
+    flat, the members' names and the date; never an ID number."""
+    handover_id = fields.String(required=True)
+    flat = fields.Nested(AddressSchema, required=True)
+    members = fields.List(fields.String(validate=validate.Length(min=1, max=50)), required=True,
+                          validate=validate.Length(min=1, max=30))
+    handed_over_on = fields.Date(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+
+
+class ResidentSchema(Schema):
+    """The resident who reported a repair: for the property company and, for
+    a warranty repair, the developer, who must contact them."""
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    phone = fields.String(required=True)
+
+
+class WarrantySchema(Schema):
+    category = fields.String(required=True)
+    period = fields.String(required=True)
+    end = fields.Date(required=True)
+    covered = fields.Boolean(required=True)
+
+
+class WarrantyRepairAssigned(Schema):
+    """A repair under warranty, assigned to the developer with its limits."""
+    repair_id = fields.String(required=True)
+    flat = fields.Nested(AddressSchema, required=True)
+    category = fields.String(required=True)
+    part = fields.String(required=True, validate=validate.OneOf(("common", "in_flat")))
+    description = fields.String(required=True)
+    resident = fields.Nested(ResidentSchema, required=True)
+    warranty = fields.Nested(WarrantySchema, required=True)
+    reason = fields.String(required=True)
+    urgent = fields.Boolean(required=True)
+    reported_at = fields.AwareDateTime(required=True)
+    accept_due = fields.AwareDateTime(required=True)
+    resolve_due = fields.AwareDateTime(required=True)
+
+
+class WarrantyRepairActed(Schema):
+    repair_id = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+    by = fields.String(required=True)
+    note = fields.String(allow_none=True, load_default=None)
+
+
+class WarrantyRepairOverdue(Schema):
+    repair_id = fields.String(required=True)
+    limit = fields.String(required=True, validate=validate.OneOf(("accept", "resolve")))
+    due_at = fields.AwareDateTime(required=True)
+    detected_at = fields.AwareDateTime(required=True)
 
 
 class PersonExportRequested(Schema):
@@ -220,4 +279,19 @@ CATALOGUE = Catalogue([
     EventSpec("returnee_erasure_answered", LINKED, (COMMITTEE,), ErasureAnswered,
               description="A party de-identified its record of the person (erased), or "
                           "keeps it under a legal hold (held, with the hold's reason)."),
+    EventSpec("flat_handover_recorded", DEVELOPER, (PROPERTY, COMMITTEE), FlatHandoverRecorded,
+              description="The developer handed a relocation flat over to its allocated "
+                          "household; the property company takes the household on, the "
+                          "committee registers it."),
+    EventSpec("warranty_repair_assigned", PROPERTY, (DEVELOPER,), WarrantyRepairAssigned,
+              personal=("resident",),
+              description="A resident's repair is under the flat's warranty; the developer "
+                          "must accept it (urgent: leaks and structure) and resolve it, and "
+                          "contacts the resident."),
+    EventSpec("warranty_repair_accepted", DEVELOPER, (PROPERTY,), WarrantyRepairActed,
+              description="The developer accepted a warranty repair."),
+    EventSpec("warranty_repair_resolved", DEVELOPER, (PROPERTY,), WarrantyRepairActed,
+              description="The developer resolved a warranty repair, with a note."),
+    EventSpec("warranty_repair_overdue", PROPERTY, (DEVELOPER,), WarrantyRepairOverdue,
+              description="The developer passed its accept or resolve limit on a warranty repair."),
 ] + CASE_SPECS)

@@ -5,7 +5,7 @@ Each service has its own registry, so several services can share a process
 """
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from shared.parties import ALL, COMMITTEE, LINKED, PROPERTY
+from shared.parties import ALL, COMMITTEE, DEVELOPER, LINKED, PROPERTY
 
 _BY_SERVICE = {}
 
@@ -57,6 +57,13 @@ class Metrics:
         if service == PROPERTY:
             self.detections = Counter(p + "detections", "Camera detections received",
                                       ["kind", "outcome"], registry=r)
+            self.repairs = Counter(p + "repairs", "Repairs reported, by who must repair",
+                                   ["responsible"], registry=r)
+            self.warranty_overdue = Counter(p + "warranty_repairs_overdue",
+                                            "Warranty repairs the developer was marked late on",
+                                            ["limit"], registry=r)
+        if service == DEVELOPER:
+            self.handovers = Counter(p + "handovers", "Flats handed over", registry=r)
         if service == COMMITTEE:
             self._committee_metrics(p, r)
 

@@ -18,8 +18,10 @@ PEOPLE = {"people:export", "people:erase", "returnees:correct"}
 
 ROLES = {
     COMMITTEE: {
-        "desk": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis"} | CASE_DESK,
+        "desk": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
+                 "households:read"} | CASE_DESK,
         "supervisor": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
+                       "households:read",
                        "cases:dispatch", "cases:verify"} | CASE_DESK | AUDIT | PEOPLE,
         "auditor": AUDIT,
     },
@@ -32,13 +34,17 @@ ROLES = {
         "auditor": AUDIT,
     },
     PROPERTY: {
-        "steward": {"passes:read", "detections:read"} | CASE_DESK,
+        "steward": {"passes:read", "detections:read", "households:read", "repairs:read",
+                    "repairs:write"} | CASE_DESK,
         "guard": {"passes:read"},
         "camera_gateway": {"detections:write"},
         "auditor": AUDIT,
     },
     DEVELOPER: {
-        "records": {"allocations:read", "allocations:write", "housing_checks:read"} | CASE_DESK,
+        "records": {"allocations:read", "allocations:write", "housing_checks:read",
+                    "handovers:read", "handovers:write"} | CASE_DESK,
+        # The warranty desk: repairs assigned to the developer, with the resident to contact.
+        "warranty": {"warranty:read", "warranty:work", "handovers:read"},
         "auditor": AUDIT,
     },
 }

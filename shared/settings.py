@@ -11,6 +11,7 @@ services that exchange personal data; in development each defaults to a key
 derived from the development secret, which production refuses.
 """
 from dataclasses import dataclass
+from datetime import date
 
 from shared import personal
 from shared.auth import development_key
@@ -70,6 +71,31 @@ def _fraction(config, name, default):
     value = default if _blank(value) else float(value)
     if not 0 <= value <= 1:
         raise ValueError("%s must be between 0 and 1, not %r" % (name, value))
+    return value
+
+
+def _season(config, name, default):
+    """A yearly season as `MM-DD/MM-DD` (checked here so a bad one stops the
+    service at start; services/property_company/warranty.py reads it)."""
+    value = config.get(name)
+    value = default if _blank(value) else str(value).strip()
+    try:
+        first, last = value.split("/")
+        for part in (first, last):
+            month, day = (int(number) for number in part.split("-"))
+            date(2024, month, day)
+    except (ValueError, TypeError):
+        raise ValueError("%s must be MM-DD/MM-DD (e.g. %s), not %r" % (name, default, value))
+    if first == last:
+        raise ValueError("%s must not start and end on the same day" % name)
+    return value
+
+
+def _positive_int(config, name, default):
+    value = config.get(name)
+    value = default if _blank(value) else int(value)
+    if value < 1:
+        raise ValueError("%s must be at least 1, not %r" % (name, value))
     return value
 
 
@@ -133,6 +159,16 @@ class Settings:
     # Why this party must keep personal data it is asked to erase (a court
     # order, an open investigation); empty: no hold, an erasure de-identifies.
     legal_hold: str = ""
+    # The warranty table (Art. 40): the design life of the structure, and
+    # the heating and cooling seasons (MM-DD/MM-DD) that count the 2 seasons.
+    warranty_design_life_years: int = 50
+    heating_season: str = "11-15/03-15"
+    cooling_season: str = "06-01/09-30"
+    # The developer's limits on a warranty repair: accept (urgent: leaks and
+    # structural defects), and resolve, each from the report.
+    warranty_accept_seconds: float = 3 * 24 * 3600
+    warranty_urgent_accept_seconds: float = 24 * 3600
+    warranty_resolve_seconds: float = 15 * 24 * 3600
 
     def keyring(self):
         """This service's keys for the personal data it stores."""
@@ -208,6 +244,13 @@ class Settings:
             transit_keys=_keys(config, "TRANSIT_KEYS", derived("transit-key", None), environment),
             encrypt_personal_data=_switch(config.get("ENCRYPT_PERSONAL_DATA")),
             legal_hold=str(config.get("LEGAL_HOLD") or "").strip(),
+            warranty_design_life_years=_positive_int(config, "WARRANTY_DESIGN_LIFE_YEARS", 50),
+            heating_season=_season(config, "HEATING_SEASON", "11-15/03-15"),
+            cooling_season=_season(config, "COOLING_SEASON", "06-01/09-30"),
+            warranty_accept_seconds=float(config.get("WARRANTY_ACCEPT_SECONDS") or 3 * 24 * 3600),
+            warranty_urgent_accept_seconds=float(config.get("WARRANTY_URGENT_ACCEPT_SECONDS")
+                                                 or 24 * 3600),
+            warranty_resolve_seconds=float(config.get("WARRANTY_RESOLVE_SECONDS") or 15 * 24 * 3600),
             cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
                                .split(",") if origin.strip()),
         )

@@ -11,14 +11,37 @@ from shared.errors import flatten
 CSV_COLUMNS = ("building", "unit", "room", "household", "handed_over")
 
 
-def check_claim(allocation, name):
-    """matched | allocated_to_other | unknown_flat | not_handed_over"""
+def check_claim(allocation, name, handover=None):
+    """matched | allocated_to_other | unknown_flat | not_handed_over. A
+    recorded handover makes the flat handed over whatever the allocation's
+    own flag says (the flag is set after the handover, in a second write)."""
     if allocation is None:
         return "unknown_flat"
-    if not allocation.get("handed_over", True):
+    if handover is None and not allocation.get("handed_over", True):
         return "not_handed_over"
     household = {member.strip() for member in allocation["household"]}
     return "matched" if name.strip() in household else "allocated_to_other"
+
+
+def handover_refusal(allocation, members, flat):
+    """Why a flat may not be handed over to `members`, as (status, field,
+    reason), or None: the flat must have an allocation, and the members
+    must be exactly its household (names compared without surrounding
+    spaces). A second handover is refused by the handover's unique id."""
+    if allocation is None:
+        return 422, "flat", ("no allocation for flat %s: a relocation flat is handed over "
+                             "to the household it is allocated to" % flat)
+    household = {member.strip() for member in allocation["household"]}
+    given = {member.strip() for member in members}
+    strangers, missing = sorted(given - household), sorted(household - given)
+    if strangers or missing:
+        parts = []
+        if strangers:
+            parts.append("not in the household allocated flat %s: %s" % (flat, ", ".join(strangers)))
+        if missing:
+            parts.append("missing from the handover: %s" % ", ".join(missing))
+        return 409, "members", "; ".join(parts)
+    return None
 
 
 def _rows(reader, errors):

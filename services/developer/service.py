@@ -1,5 +1,6 @@
-"""developer: keeps the relocation-housing allocation records and checks
-every claimed flat against them."""
+"""developer: keeps the relocation-housing allocation records, checks
+every claimed flat against them, hands flats over to their allocated
+households, and works the repairs assigned to it under warranty."""
 from shared import rights
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
@@ -13,15 +14,19 @@ from shared.web import Body, Page, api, page
 from services.developer.domain import allocations_from_csv
 from services.developer.repository import CHECKS, HousingRepository
 from services.developer.schemas import (AllocationOutSchema, AllocationQuery, AllocationSchema,
+                                        HandoverOutSchema, HandoverQuery, HandoverSchema,
                                         HousingCheckQuery, HousingCheckSchema, ImportResultSchema)
+from services.developer.warranty_desk import WarrantyDesk
 
 ALLOCATION = AllocationSchema()
 ALLOCATED = AllocationOutSchema()
 HOUSING_CHECK = HousingCheckSchema()
 IMPORTED = ImportResultSchema()
+HANDOVER = HandoverSchema()
+HANDED_OVER = HandoverOutSchema()
 
 
-class DeveloperService(PersonRecords, CaseDesk, PlatformService):
+class DeveloperService(PersonRecords, CaseDesk, WarrantyDesk, PlatformService):
     name = DEVELOPER
     housing = Store(HousingRepository)
 
@@ -62,6 +67,28 @@ class DeveloperService(PersonRecords, CaseDesk, PlatformService):
     def list_checks(self, request):
         found = self.housing.search(**request.query)
         return page(HOUSING_CHECK.dump(found.items, many=True), found, request.query)
+
+    @api("POST", "/api/v1/handovers", permission="handovers:write", body=HANDOVER,
+         responses={201: HANDED_OVER, 409: None},
+         summary="Hand a relocation flat over to its allocated household")
+    def record_handover(self, request):
+        handover = self.housing.record_handover(request.data, request.principal.subject)
+        self.infra.metrics.handovers.inc()
+        return 201, HANDED_OVER.dump(handover), {"Location": "/api/v1/handovers/%s" % handover["_id"]}
+
+    @api("GET", "/api/v1/handovers", permission="handovers:read", query=HandoverQuery(),
+         responses={200: Page(HANDED_OVER)}, summary="Handovers, newest first, by building")
+    def list_handovers(self, request):
+        found = self.housing.handovers(**request.query)
+        return page(HANDED_OVER.dump(found.items, many=True), found, request.query)
+
+    @api("GET", "/api/v1/handovers/<string:flat_id>", permission="handovers:read",
+         responses={200: HANDED_OVER}, summary="One flat's handover")
+    def get_handover(self, request, flat_id):
+        handover = self.housing.handover(flat_id)
+        if handover is None:
+            raise NotFound("no handover of flat %s" % flat_id)
+        return HANDED_OVER.dump(handover)
 
     @event_handler("returnee_housing_declared")
     def on_returnee_housing_declared(self, event):

@@ -19,6 +19,7 @@ from shared.web import Page, api, page
 from services.neighborhood_committee import domain
 from services.neighborhood_committee.dispatch import CaseDispatch
 from services.neighborhood_committee.exports import PersonExports
+from services.neighborhood_committee.households import HouseholdRegistry
 from services.neighborhood_committee.repository import LINKAGES, LinkageRepository, VersionConflict
 from services.neighborhood_committee.rights_desk import RightsDesk
 from services.neighborhood_committee.schemas import (LinkageDetailSchema, LinkageQuery,
@@ -52,7 +53,8 @@ def registration_events(repo, linkage):
     return events
 
 
-class NeighborhoodCommitteeService(PersonExports, RightsDesk, CaseDispatch, PlatformService):
+class NeighborhoodCommitteeService(PersonExports, RightsDesk, CaseDispatch, HouseholdRegistry,
+                                   PlatformService):
     name = COMMITTEE
     linkages = Store(LinkageRepository)
 

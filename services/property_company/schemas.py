@@ -1,14 +1,18 @@
 """What the property company's front end gets back: name, masked ID, flat
-and the state of the gate pass; never a full ID number or a phone."""
+and the state of the gate pass, never a full ID number or a returnee's
+phone; households with their warranty tables; repairs, with the resident
+who reported each (their name and phone: the property company calls back)."""
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from shared import clock
-from shared.cases.model import CAMERA_KINDS, LocationSchema, text
+from shared.cases.model import CAMERA_KINDS, LocationSchema, ReporterSchema, text
 from shared.catalogue import AddressSchema
 from shared.fields import QueryBoolean, StrictNumber, Text
 from shared.web import PageQuery
+
+from services.property_company.warranty import PARTS, REPAIR_CATEGORIES, RESPONSIBLE
 
 CLOCK_SKEW = timedelta(minutes=5)  # a camera's clock may run a little ahead
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
@@ -82,3 +86,93 @@ class DetectionOutSchema(Schema):
     attached = fields.Boolean()
     case_id = fields.String(allow_none=True)
     count = fields.Integer(allow_none=True)
+
+
+class HouseholdQuery(PageQuery):
+    flat = fields.String(validate=validate.Length(min=1, max=70))  # building-unit-room
+    building = fields.String(validate=validate.Length(min=1, max=20))
+
+
+class WarrantyRowSchema(Schema):
+    category = fields.String()
+    covers = fields.String()
+    period = fields.String()
+    unit = fields.String()  # years | seasons
+    length = fields.Integer()
+    starts = fields.Date()
+    end = fields.Date()
+
+
+class HouseholdSchema(Schema):
+    """A household the property company took on, with its flat's warranty table."""
+    id = fields.String(attribute="_id")
+    flat = fields.Nested(AddressSchema)
+    members = fields.List(fields.String())
+    handed_over_on = fields.String()
+    taken_on_at = fields.AwareDateTime()
+    warranty = fields.List(fields.Nested(WarrantyRowSchema))
+
+
+class RepairInSchema(Schema):
+    """`POST /api/v1/repairs`: a resident's repair, reported at the property company."""
+    flat = fields.Nested(AddressSchema, required=True)
+    category = fields.String(required=True, validate=validate.OneOf(
+        REPAIR_CATEGORIES, error="unknown category {input}; known: %s" % ", ".join(REPAIR_CATEGORIES)))
+    part = fields.String(load_default=None, validate=validate.OneOf(PARTS))  # default: by category
+    description = Text(2000, required=True)
+    resident = fields.Nested(ReporterSchema, required=True)
+
+
+class RepairWarrantySchema(Schema):
+    category = fields.String()
+    period = fields.String()
+    end = fields.String()
+    covered = fields.Boolean()
+
+
+class DeveloperTaskSchema(Schema):
+    status = fields.String()
+    due_kind = fields.String()
+    due_at = fields.AwareDateTime(allow_none=True)
+    resolve_due = fields.AwareDateTime()
+    acknowledged_at = fields.AwareDateTime(allow_none=True)
+    done_at = fields.AwareDateTime(allow_none=True)
+    overdue = fields.Boolean()
+    overdue_at = fields.AwareDateTime(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class RepairTasksSchema(Schema):
+    developer = fields.Nested(DeveloperTaskSchema)
+
+
+class RepairSchema(Schema):
+    id = fields.String(attribute="_id")
+    flat = fields.Nested(AddressSchema)
+    category = fields.String()
+    part = fields.String()
+    description = fields.String()
+    resident = fields.Nested(ReporterSchema)
+    handed_over_on = fields.String()
+    responsible = fields.String()
+    warranty = fields.Nested(RepairWarrantySchema, allow_none=True)
+    reason = fields.String()
+    urgent = fields.Boolean()
+    status = fields.String()
+    reported_at = fields.AwareDateTime()
+    reported_by = fields.String()
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    resolution_note = fields.String(allow_none=True)
+    tasks = fields.Nested(RepairTasksSchema)
+
+
+class RepairQuery(PageQuery):
+    flat = fields.String(validate=validate.Length(min=1, max=70))
+    responsible = fields.String(validate=validate.OneOf(RESPONSIBLE))
+    status = fields.String(validate=validate.OneOf(("open", "assigned", "accepted", "resolved")))
+    overdue = QueryBoolean()
+
+
+class RepairResolveSchema(Schema):
+    note = Text(2000, required=True)

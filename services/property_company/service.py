@@ -1,6 +1,8 @@
 """property_company: notifies building stewards of arrivals and holds each
 gate pass until the police clear the person (issued) or flag them (refused);
-works the cases dispatched to it, and runs the cameras' gateway."""
+works the cases dispatched to it, and runs the cameras' gateway; takes on
+the households of handed-over flats and decides who repairs what a resident
+reports (the developer, under warranty)."""
 from shared import rights
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
@@ -11,6 +13,7 @@ from shared.store import Store
 from shared.web import Page, api, page
 
 from services.property_company.cameras import CameraDeskRepository
+from services.property_company.repair_desk import RepairDesk
 from services.property_company.repository import PASSES, GatePassRepository
 from services.property_company.schemas import (DetectionInSchema, DetectionOutSchema,
                                                DetectionQuery, GatePassSchema, PassQuery)
@@ -24,7 +27,7 @@ DETECTED = DetectionOutSchema()
 GATE_PASS = GatePassSchema()
 
 
-class PropertyCompanyService(PersonRecords, CaseDesk, PlatformService):
+class PropertyCompanyService(PersonRecords, CaseDesk, RepairDesk, PlatformService):
     name = PROPERTY
     passes = Store(GatePassRepository)
     case_desk = Store(CameraDeskRepository)

@@ -29,9 +29,9 @@ function append(node, children) {
 const TONES = {
   ok: ["cleared", "issued", "registered", "matched", "not_required", "closed", "resolved", "accepted",
        "confirmed", "satisfied", "basically_satisfied", "yes", "handed_over"],
-  wait: ["awaiting", "pending", "held", "dispatched", "open", "filed", "reported", "in_progress"],
+  wait: ["awaiting", "pending", "held", "dispatched", "open", "filed", "reported", "in_progress", "assigned"],
   bad: ["flagged", "refused", "allocated_to_other", "unknown_flat", "not_handed_over", "returned",
-        "overdue", "escalated", "unsatisfied", "rework", "mismatch"],
+        "overdue", "escalated", "unsatisfied", "rework", "mismatch", "urgent"],
 };
 
 export function tone(value) {

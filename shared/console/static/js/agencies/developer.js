@@ -1,10 +1,12 @@
 // The developer: its case desk first, the relocation-housing allocations
 // (one by one, or a CSV of many: the server imports all rows or none and
-// names each bad row), and the housing checks it made for the linkage.
+// names each bad row), the housing checks it made for the linkage, the
+// handovers of flats, and the warranty desk (js/housing.js).
 import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
 import { deskRoutes, refreshButton } from "../cases.js";
+import { handovers, warrantyCases } from "../housing.js";
 import {
   button, checkbox, chip, field, flat, fmtTime, form, formValues, h, input, notify, panel, screen, select, submit,
   table, textarea,
@@ -107,5 +109,7 @@ export const routes = [
   queue,
   { path: "/allocations", nav: "nav.allocations", permission: "allocations:read", render: allocations },
   { path: "/housing-checks", nav: "nav.housing_checks", permission: "housing_checks:read", render: housingChecks },
+  { path: "/handovers", nav: "nav.handovers", permission: "handovers:read", render: handovers },
+  { path: "/warranty-cases", nav: "nav.warranty_cases", permission: "warranty:read", render: warrantyCases },
   ...moreDesk,
 ];

@@ -1,12 +1,14 @@
 // The neighborhood committee: the linkages (each of the four parties'
 // status as a chip, overdue first to the eye), registering a returnee, one
 // linkage with its timeline and a supervisor's correction and erasure
-// (person_rights.js); a person's export; then the cases (committee_cases.js).
+// (person_rights.js); a person's export; then the cases (committee_cases.js);
+// the resident registry of handed-over flats (housing.js).
 import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
 import { refreshButton } from "../cases.js";
 import { committeeCaseRoutes, timeline } from "../committee_cases.js";
+import { registry } from "../housing.js";
 import { correctionsPanel, erasurePanel, personRightsRoutes, rightsActions } from "../person_rights.js";
 import {
   button, checkbox, chip, facts, field, flat, fmtDate, fmtTime, form, formValues, h, input, isoDay, notify,
@@ -153,5 +155,6 @@ export const routes = [
   { path: "/linkages/new", nav: "nav.register", permission: "returnees:register", render: registerForm },
   { path: "/linkages/:id", permission: "returnees:read", parent: "/linkages", title: "linkage.title", render: linkage },
   ...committeeCaseRoutes(),
+  { path: "/households", nav: "nav.registry", permission: "households:read", render: registry },
   ...personRightsRoutes(),
 ];

@@ -1,12 +1,15 @@
 // The property company: its case desk first (its work queue), the gate
 // lookup a guard uses all day (one big box: a name, or a flat such as
-// 7-1-502), the gate passes by name or flat, and the cameras' detections.
+// 7-1-502), the gate passes by name or flat, the cameras' detections, the
+// households of handed-over flats with their warranty tables, and repairs
+// (js/housing.js).
 // A guard's role grants `passes:read` only, so a guard sees the lookups
 // and nothing to decide.
 import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
 import { deskRoutes, refreshButton } from "../cases.js";
+import { propertyHouseholds, repairs } from "../housing.js";
 import {
   button, chip, field, flat, fmtDate, fmtTime, fmtTotal, form, h, input, place, screen, select, showErrors, table,
 } from "../ui.js";
@@ -109,5 +112,7 @@ export const routes = [
   { path: "/gate", nav: "nav.gate", permission: "passes:read", render: gate },
   { path: "/passes", nav: "nav.passes", permission: "passes:read", render: passes },
   { path: "/detections", nav: "nav.detections", permission: "detections:read", render: detections },
+  { path: "/households", nav: "nav.households", permission: "households:read", render: propertyHouseholds },
+  { path: "/repairs", nav: "nav.repairs", permission: "repairs:read", render: repairs },
   ...moreDesk,
 ];
