@@ -131,6 +131,11 @@ class WarrantySchema(Schema):
     covered = fields.Boolean(required=True)
 
 
+class StoredWarrantySchema(WarrantySchema):
+    """The same, as a repair keeps it and a front end gets it (the end as an ISO date)."""
+    end = fields.String(required=True)
+
+
 class WarrantyRepairAssigned(Schema):
     """A repair under warranty, assigned to the developer with its limits."""
     repair_id = fields.String(required=True)

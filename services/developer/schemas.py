@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from shared import clock
 
-from shared.catalogue import HOUSING_RESULTS, AddressSchema
+from shared.catalogue import HOUSING_RESULTS, AddressSchema, StoredWarrantySchema
 from shared.cases.model import ReporterSchema
 from shared.fields import QueryBoolean, StrictBoolean, Text
 from shared.web import PageQuery
@@ -90,13 +90,6 @@ class HandoverQuery(PageQuery):
     building = fields.String(validate=validate.Length(min=1, max=20))
 
 
-class WarrantyOutSchema(Schema):
-    category = fields.String()
-    period = fields.String()
-    end = fields.String()
-    covered = fields.Boolean()
-
-
 class WarrantyCaseSchema(Schema):
     """A warranty repair as the developer works it, with the resident to contact."""
     id = fields.String(attribute="_id")
@@ -105,7 +98,7 @@ class WarrantyCaseSchema(Schema):
     part = fields.String()
     description = fields.String()
     resident = fields.Nested(ReporterSchema)
-    warranty = fields.Nested(WarrantyOutSchema)
+    warranty = fields.Nested(StoredWarrantySchema)
     reason = fields.String()
     urgent = fields.Boolean()
     status = fields.String()

@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from shared import clock
 from shared.cases.model import CAMERA_KINDS, LocationSchema, ReporterSchema, text
-from shared.catalogue import AddressSchema
+from shared.catalogue import AddressSchema, StoredWarrantySchema
 from shared.fields import QueryBoolean, StrictNumber, Text
 from shared.web import PageQuery
 
@@ -123,13 +123,6 @@ class RepairInSchema(Schema):
     resident = fields.Nested(ReporterSchema, required=True)
 
 
-class RepairWarrantySchema(Schema):
-    category = fields.String()
-    period = fields.String()
-    end = fields.String()
-    covered = fields.Boolean()
-
-
 class DeveloperTaskSchema(Schema):
     status = fields.String()
     due_kind = fields.String()
@@ -155,7 +148,7 @@ class RepairSchema(Schema):
     resident = fields.Nested(ReporterSchema)
     handed_over_on = fields.String()
     responsible = fields.String()
-    warranty = fields.Nested(RepairWarrantySchema, allow_none=True)
+    warranty = fields.Nested(StoredWarrantySchema, allow_none=True)
     reason = fields.String()
     urgent = fields.Boolean()
     status = fields.String()
