@@ -73,6 +73,14 @@ def _fraction(config, name, default):
     return value
 
 
+def _positive(config, name, default):
+    value = config.get(name)
+    value = default if _blank(value) else float(value)
+    if value <= 0:
+        raise ValueError("%s must be above 0, not %r" % (name, value))
+    return value
+
+
 def _blank(value):
     return value is None or value == ""
 
@@ -133,6 +141,10 @@ class Settings:
     # Why this party must keep personal data it is asked to erase (a court
     # order, an open investigation); empty: no hold, an erasure de-identifies.
     legal_hold: str = ""
+    # How long the committee waits for each party's part of a trace.
+    trace_timeout_seconds: float = 5.0
+    journal_days: float = 400.0
+    journal_scan_seconds: float = 6 * 3600.0
 
     def keyring(self):
         """This service's keys for the personal data it stores."""
@@ -208,6 +220,9 @@ class Settings:
             transit_keys=_keys(config, "TRANSIT_KEYS", derived("transit-key", None), environment),
             encrypt_personal_data=_switch(config.get("ENCRYPT_PERSONAL_DATA")),
             legal_hold=str(config.get("LEGAL_HOLD") or "").strip(),
+            trace_timeout_seconds=_positive(config, "TRACE_TIMEOUT_SECONDS", 5.0),
+            journal_days=_positive(config, "JOURNAL_DAYS", 400.0),
+            journal_scan_seconds=_positive(config, "JOURNAL_SCAN_SECONDS", 6 * 3600.0),
             cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
                                .split(",") if origin.strip()),
         )
