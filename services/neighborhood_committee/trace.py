@@ -164,8 +164,8 @@ def consumers_of(event_type, routing_key):
         spec = CATALOGUE.spec(event_type)
     except KeyError:
         return []
-    if spec.addressed_by and routing_key and "." in routing_key:
-        return [routing_key.rsplit(".", 1)[1]]
+    if spec.addressed_by:  # to one party, which its routing key names (unknown unpublished)
+        return [routing_key.rsplit(".", 1)[1]] if routing_key and "." in routing_key else []
     return list(spec.consumers)
 
 
