@@ -266,8 +266,9 @@ def trace_lines(trace):
                                     for part in trace["parties"])
     yield "timeline:"
     for step in trace["timeline"]:
-        yield "  %s  %-26s %s%s" % (step["at"], step["party"], step["action"],
-                                    " (%s)" % step["by"] if step.get("by") else "")
+        yield "  %s  %-26s %s%s%s" % (step["at"], step["party"], step["action"],
+                                      " (%s)" % step["by"] if step.get("by") else "",
+                                      ": %s" % step["detail"] if step.get("detail") else "")
     for row in trace["dead_letters"]:
         yield "dead letter at %s: %s %s (%s, %s attempt(s)): %s" % (
             row["party"], row["event_type"], row["event_id"], row["reason"], row["attempts"],

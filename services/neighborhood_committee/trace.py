@@ -112,11 +112,7 @@ def linkage_actions(linkage):
     if linkage.get("dispatched_at"):
         actions.append({"at": linkage["dispatched_at"], "party": COMMITTEE,
                         "action": "every party acknowledged", "by": None})
-    for party, task in linkage["parties"].items():
-        if task.get("overdue_at"):
-            actions.append({"at": task["overdue_at"], "party": party, "by": "the committee's timer",
-                            "action": "marked overdue (its %s limit, due %s, passed)"
-                                      % (task.get("due_kind") or "act", _iso(task["due_at"]))})
+    actions += _overdue_marks(linkage["parties"])
     if linkage.get("closed_at"):
         actions.append({"at": linkage["closed_at"], "party": COMMITTEE, "action": "closed", "by": None})
     return actions
@@ -126,12 +122,15 @@ def case_actions(case):
     """The case's timeline as the committee keeps it (actions and who, not notes)."""
     actions = [{"at": entry["at"], "party": entry["party"], "action": entry["action"],
                 "by": entry.get("by")} for entry in case.get("timeline", ())]
-    for party, task in case["assignments"].items():
-        if task.get("overdue_at"):
-            actions.append({"at": task["overdue_at"], "party": party, "by": "the committee's timer",
-                            "action": "marked overdue (its %s limit, due %s, passed)"
-                                      % (task.get("due_kind"), _iso(task["due_at"]))})
-    return actions
+    return actions + _overdue_marks(case["assignments"])
+
+
+def _overdue_marks(tasks):
+    """The committee's timer marking a party late, once per limit."""
+    return [{"at": task["overdue_at"], "party": party, "action": "marked overdue",
+             "by": "the committee's timer",
+             "detail": "%s limit %s" % (task.get("due_kind") or "act", _iso(task["due_at"]))}
+            for party, task in tasks.items() if task.get("overdue_at")]
 
 
 def _iso(moment):
@@ -224,20 +223,24 @@ def timeline_of(kind, subject_doc, parts, events):
         if event["published_at"] is not None:
             steps.append({"at": event["published_at"], "party": event["producer"],
                           "action": "published %s" % event["event_type"], "by": None,
+                          "verb": "published", "event_type": event["event_type"],
                           "event_id": event["event_id"], "source": "event"})
         for consumer in event["consumers"]:
             for retry in consumer["retries"]:
                 steps.append({"at": retry["at"], "party": consumer["party"], "by": None,
-                              "action": "retrying %s (attempt %s failed: %s)" % (
-                                  event["event_type"], retry["attempt"], retry["error"]),
+                              "action": "retrying %s" % event["event_type"], "verb": "retried",
+                              "detail": "attempt %s failed: %s" % (retry["attempt"], retry["error"]),
+                              "event_type": event["event_type"],
                               "event_id": event["event_id"], "source": "retry"})
             if consumer["handled_at"] is not None:
                 steps.append({"at": consumer["handled_at"], "party": consumer["party"], "by": None,
-                              "action": "handled %s" % event["event_type"],
+                              "action": "handled %s" % event["event_type"], "verb": "handled",
+                              "event_type": event["event_type"],
                               "event_id": event["event_id"], "source": "event"})
             if consumer["dead_lettered_at"] is not None:
                 steps.append({"at": consumer["dead_lettered_at"], "party": consumer["party"],
                               "by": None, "action": "dead-lettered %s" % event["event_type"],
+                              "verb": "dead_lettered", "event_type": event["event_type"],
                               "event_id": event["event_id"], "source": "dead_letter"})
     return sorted(steps, key=lambda step: (step["at"], ALL.index(step["party"])
                                            if step["party"] in ALL else len(ALL)))

@@ -119,9 +119,12 @@ class StepSchema(Schema):
     party = fields.String()
     action = fields.String()
     by = fields.String(allow_none=True)
+    detail = fields.String(metadata={"description": "a limit marked overdue, a retry's error"})
     source = fields.String(metadata={"enum": ["action", "event", "retry", "dead_letter"]})
+    verb = fields.String(metadata={"enum": ["published", "handled", "retried", "dead_lettered"]})
+    event_type = fields.String()
     event_id = fields.String()
-    record = fields.String()
+    record = fields.String(metadata={"description": "the party's collection the action is from"})
 
 
 class DeadLetterSchema(Schema):
