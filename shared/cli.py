@@ -261,18 +261,22 @@ def trace_lines(trace):
     yield "now: %s" % trace["holding"]["summary"]
     for holder in trace["holding"]["holders"][1:]:
         yield "     also %s (%s) since %s, waiting for %s" % (
-            holder["party"], holder["status"], holder["since"], holder["waiting_for"])
+            holder["party"], holder["status"], _utc(holder["since"]), holder["waiting_for"])
     yield "parties: %s" % ", ".join("%s %s" % (part["party"], part["status"])
                                     for part in trace["parties"])
     yield "timeline:"
     for step in trace["timeline"]:
-        yield "  %s  %-26s %s%s%s" % (step["at"], step["party"], step["action"],
+        yield "  %s  %-26s %s%s%s" % (_utc(step["at"]), step["party"], step["action"],
                                       " (%s)" % step["by"] if step.get("by") else "",
                                       ": %s" % step["detail"] if step.get("detail") else "")
     for row in trace["dead_letters"]:
         yield "dead letter at %s: %s %s (%s, %s attempt(s)): %s" % (
             row["party"], row["event_type"], row["event_id"], row["reason"], row["attempts"],
             row["error"])
+
+
+def _utc(iso):
+    return (iso or "").replace("+00:00", "Z")
 
 
 def _password(args):

@@ -219,6 +219,7 @@ def timeline_of(kind, subject_doc, parts, events):
             steps += [{"at": action["at"], "party": party, "action": action["action"],
                        "by": action["by"], "record": record["record"], "source": "action"}
                       for action in record["actions"]]
+    steps = _once(steps)
     for event in events:
         if event["published_at"] is not None:
             steps.append({"at": event["published_at"], "party": event["producer"],
@@ -246,6 +247,20 @@ def timeline_of(kind, subject_doc, parts, events):
                                            if step["party"] in ALL else len(ALL)))
 
 
+def _once(steps):
+    """One step per (time, party, action): the committee's case timeline and
+    a party's own records both say when that party accepted or resolved,
+    and a party's assignment keeps the time its report was made."""
+    kept = {}
+    for step in steps:
+        key = (step["at"], step["party"], step["action"])
+        if key not in kept:
+            kept[key] = step
+        elif not kept[key].get("by"):
+            kept[key]["by"] = step.get("by")
+    return list(kept.values())
+
+
 def holding_of(kind, subject_doc, dead_letters, now):
     """Who holds it now, since when, waiting for what: one line for the desk,
     and every party it waits on."""
@@ -266,7 +281,7 @@ def holding_of(kind, subject_doc, dead_letters, now):
                                             ", overdue" if first["overdue"] or first["due_at"] <= now
                                             else "")
     if dead_letters:
-        summary += "; %d event(s) dead-lettered (%s): replay them" % (
+        summary += "; %d dead letter(s) of it, at %s" % (
             len(dead_letters), ", ".join(sorted({row["party"] for row in dead_letters})))
     return {"status": "open" if holders else "closed", "holder": holders[0]["party"] if holders else None,
             "since": holders[0]["since"] if holders else subject_doc.get("closed_at"),

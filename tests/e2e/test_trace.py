@@ -228,7 +228,7 @@ def test_a_dead_lettered_event_of_the_id_shows_with_its_retries(apis, system):
     consumer, = event(found, "returnee_details_corrected")["consumers"]
     assert consumer["party"] == FLOATING and consumer["status"] == "dead_lettered"
     assert consumer["attempts"] == 5
-    assert "dead-lettered" in found["holding"]["summary"]
+    assert "dead letter(s) of it, at %s" % FLOATING in found["holding"]["summary"]
     sources = {step["source"] for step in found["timeline"] if step.get("event_id") == envelope["event_id"]}
     assert sources == {"retry", "dead_letter"}
 

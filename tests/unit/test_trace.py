@@ -68,7 +68,7 @@ def test_a_closed_linkage_has_no_holder_and_dead_letters_are_named():
     assert document["status"] == "closed"
     holding = tracing.holding_of(KIND["returnee"], document, [{"party": FLOATING}], NOW)
     assert holding["holder"] is None and holding["holders"] == []
-    assert holding["summary"].startswith("closed at") and "1 event(s) dead-lettered" in holding["summary"]
+    assert holding["summary"].startswith("closed at") and "; 1 dead letter(s) of it, at %s" % FLOATING in holding["summary"]
 
 
 def case(status, assignments):
