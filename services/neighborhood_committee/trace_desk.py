@@ -255,6 +255,11 @@ class Traces:
                          self.infra.settings.trace_timeout_seconds)
         if trace is None:
             raise NotFound("no returnee or case %s" % subject_id)
+        metrics = self.infra.metrics
+        metrics.traces.labels(trace["kind"]).inc()
+        for part in trace["parties"]:
+            if part["status"] == tracing.UNREACHABLE:
+                metrics.trace_parties_unreachable.labels(part["party"]).inc()
         if request.query.get("for_agency"):
             trace = tracing.for_agency(trace)
         return TRACE.dump(trace)

@@ -155,6 +155,9 @@ def test_a_stopped_party_is_unreachable_and_the_trace_still_answers(apis, system
         # An event the developer should handle shows it unreachable.
         declared = event(found, "returnee_housing_declared")
         assert {c["party"]: c["status"] for c in declared["consumers"]}[DEVELOPER] == "unreachable"
+        metrics = requests.get(system.url(COMMITTEE) + "/metrics", timeout=15).text
+        assert 'neighborhood_committee_trace_parties_unreachable_total{party="developer"} 1.0' in metrics
+        assert 'neighborhood_committee_trace_parties_unreachable_total{party="community_police"} 0.0' in metrics
     finally:
         system.start(DEVELOPER)
     # Back, the developer finds the request past its answer_by and leaves it:
