@@ -17,11 +17,12 @@ import uuid
 from datetime import timedelta
 
 import eventlet
+from eventlet.semaphore import Semaphore
 from marshmallow import Schema, fields, validate
 
 from shared import clock
 from shared.consumer import event_handler
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import NotFound, ServiceUnavailable, ValidationFailed
 from shared.parties import ALL, COMMITTEE, LINKED
 from shared.store import Repository, Store
 from shared.trace import part_of
@@ -33,6 +34,11 @@ TRACES = "traces"
 TRACES_KEPT = timedelta(days=1)
 POLL_SECONDS = 0.1
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+# A trace waits for the parties in one of the service's workers (MAX_WORKERS,
+# 10), which also handle the parties' answers: at most this many wait at
+# once, so answers always find a worker; one more is told to try again.
+WAITING_AT_ONCE = 4
+_waiting = Semaphore(WAITING_AT_ONCE)
 
 
 class TraceQuery(Schema):
@@ -251,8 +257,16 @@ class Traces:
          responses={200: TRACE}, summary="Where a linkage or case is across the five parties, "
                                           "and who holds it now")
     def get_trace(self, request, subject_id):
-        trace = trace_of(self, checked_id(subject_id), request.principal,
-                         self.infra.settings.trace_timeout_seconds)
+        timeout = self.infra.settings.trace_timeout_seconds
+        checked_id(subject_id)
+        if not _waiting.acquire(blocking=False):
+            raise ServiceUnavailable("%d traces are waiting for the parties already; try again in a "
+                                     "few seconds" % WAITING_AT_ONCE,
+                                     headers={"Retry-After": str(int(timeout) + 1)})
+        try:
+            trace = trace_of(self, subject_id, request.principal, timeout)
+        finally:
+            _waiting.release()
         if trace is None:
             raise NotFound("no returnee or case %s" % subject_id)
         metrics = self.infra.metrics

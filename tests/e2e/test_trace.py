@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -155,8 +156,16 @@ def test_a_stopped_party_is_unreachable_and_the_trace_still_answers(apis, system
         # An event the developer should handle shows it unreachable.
         declared = event(found, "returnee_housing_declared")
         assert {c["party"]: c["status"] for c in declared["consumers"]}[DEVELOPER] == "unreachable"
+        # Traces waiting for a party hold a worker each: a fifth at once is told to come back.
+        with ThreadPoolExecutor(5) as pool:
+            answers = list(pool.map(lambda _: requests.get(
+                system.url(COMMITTEE) + "/api/v1/trace/%s" % returnee_id, headers=auth(COMMITTEE),
+                timeout=TIMEOUT + 30), range(5)))
+        assert sorted(answer.status_code for answer in answers) == [200, 200, 200, 200, 503]
+        busy = next(answer for answer in answers if answer.status_code == 503)
+        assert busy.headers["Retry-After"] == str(TIMEOUT + 1) and "try again" in busy.json()["detail"]
         metrics = requests.get(system.url(COMMITTEE) + "/metrics", timeout=15).text
-        assert 'neighborhood_committee_trace_parties_unreachable_total{party="developer"} 1.0' in metrics
+        assert 'neighborhood_committee_trace_parties_unreachable_total{party="developer"} 5.0' in metrics
         assert 'neighborhood_committee_trace_parties_unreachable_total{party="community_police"} 0.0' in metrics
     finally:
         system.start(DEVELOPER)
