@@ -174,3 +174,16 @@ def test_a_record_shows_its_state_limits_and_actions_and_nothing_about_the_perso
         "trace_id": "t", "party": POLICE, "subject_id": "r1", "answered_at": NOW, "records": [part],
         "notes": [], "dead_letters": [], "dead_letters_read": True})) == {}
 
+
+
+def test_the_trace_timeout_is_a_setting_above_zero():
+    from shared.settings import Settings
+    assert Settings.from_config(COMMITTEE, {}).trace_timeout_seconds == 5.0
+    assert Settings.from_config(COMMITTEE, {"TRACE_TIMEOUT_SECONDS": "2.5"}).trace_timeout_seconds == 2.5
+    for bad in ("0", "-1"):
+        try:
+            Settings.from_config(COMMITTEE, {"TRACE_TIMEOUT_SECONDS": bad})
+        except ValueError as exc:
+            assert "TRACE_TIMEOUT_SECONDS" in str(exc)
+        else:
+            raise AssertionError("TRACE_TIMEOUT_SECONDS=%s was taken" % bad)
