@@ -14,7 +14,8 @@ returned), apart from that fact's own write, and a failure to write one is
 logged and otherwise ignored: the journal is for looking back, and never
 holds up or repeats a delivery. A process that dies between the two leaves
 a gap in the journal, not in the data. Notes are kept JOURNAL_DAYS (by
-their `day`, dropped a day at a time).
+their `day`, dropped a day at a time; with several replicas each may drop
+the same day, which is harmless).
 """
 import logging
 from datetime import date, timedelta
@@ -22,13 +23,15 @@ from datetime import date, timedelta
 from nameko.extensions import DependencyProvider
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from shared import clock
+from shared import clock, retention
 from shared.platform import Platform
 from shared.timer import BackgroundPass
 
 log = logging.getLogger(__name__)
 
 JOURNAL = "event_journal"
+MARKS = retention.MARKS
+MARK = "journal_forgotten_through"
 ERROR_CHARS = 300
 KINDS = ("published", "handled", "retried", "dead_lettered")
 
@@ -100,21 +103,24 @@ def of(db, correlation_id, limit=1000):
     return sorted(notes, key=lambda note: (note["at"], KINDS.index(note["kind"])))
 
 
-def forget_before(db, today, days, last_done=None):
+def forget_before(db, today, days):
     """Drop the notes of the days before `today - days`, a day at a time (an
     equality on `day`, which every backend answers from its index), from
-    the day after `last_done` (else from the oldest note's day); the last
-    day now done, to pass as `last_done` next time."""
+    the day after the last one done (a mark in the database, so no pass
+    ever reads the journal to find its oldest day: the journal starts
+    empty, so the first pass marks the day before the cutoff done); the
+    last day now done."""
     cutoff = today - timedelta(days=days)
-    if last_done is not None:
-        day = date.fromisoformat(last_done) + timedelta(days=1)
-    else:
-        oldest = list(db[JOURNAL].find({}, {"day": 1}).sort("day", 1).limit(1))
-        day = date.fromisoformat(oldest[0]["day"]) if oldest else cutoff
+    mark = db[MARKS].find_one({"_id": MARK})
+    day = date.fromisoformat(mark["day"]) + timedelta(days=1) if mark else cutoff
     while day < cutoff:
         db[JOURNAL].delete_many({"day": day.isoformat()})
+        db[MARKS].update_one({"_id": MARK}, {"$set": {"day": day.isoformat()}}, upsert=True)
         day += timedelta(days=1)
-    return (cutoff - timedelta(days=1)).isoformat()
+    done = (cutoff - timedelta(days=1)).isoformat()
+    if mark is None:
+        db[MARKS].update_one({"_id": MARK}, {"$set": {"day": done}}, upsert=True)
+    return done
 
 
 class Journal(DependencyProvider):
@@ -125,7 +131,6 @@ class Journal(DependencyProvider):
 
     def setup(self):
         self._pass = None
-        self._done = None
 
     def start(self):
         create_indexes(self.platform.db)
@@ -142,8 +147,7 @@ class Journal(DependencyProvider):
             self._pass.kill()
 
     def _forget(self):
-        self._done = forget_before(self.platform.db, clock.utcnow().date(),
-                                   self.platform.settings.journal_days, self._done)
+        forget_before(self.platform.db, clock.utcnow().date(), self.platform.settings.journal_days)
 
     def get_dependency(self, worker_ctx):
         return lambda correlation_id: of(self.platform.db, correlation_id)
