@@ -193,6 +193,78 @@ class LinkagePartyOverdue(Schema):
     detected_at = fields.AwareDateTime(required=True)
 
 
+class TraceRequested(Schema):
+    """The committee asks each party for its part of a trace of one linkage
+    or case (shared/trace.py); a party answers only until `answer_by`."""
+    trace_id = fields.String(required=True)
+    subject_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    kind = fields.String(required=True, validate=validate.Length(min=1, max=20))  # returnee, case, ...
+    requested_by = fields.String(required=True)
+    requested_at = fields.AwareDateTime(required=True)
+    answer_by = fields.AwareDateTime(required=True)
+
+
+class TraceAction(Schema):
+    at = fields.AwareDateTime(required=True)
+    action = fields.String(required=True)
+    by = fields.String(allow_none=True)  # the staff member, where the record says
+
+
+class TraceRecord(Schema):
+    """One record of a party about the linkage or case: its state, limits
+    and actions, and nothing about the person."""
+    record = fields.String(required=True)
+    status = fields.String()
+    result = fields.String()
+    case_status = fields.String()
+    round = fields.Integer()
+    assignment_role = fields.String()
+    overdue = fields.Boolean(required=True)
+    due_at = fields.AwareDateTime()
+    accept_due = fields.AwareDateTime()
+    resolve_due = fields.AwareDateTime()
+    actions = fields.List(fields.Nested(TraceAction), required=True)
+
+
+class JournalNote(Schema):
+    """A party's journal note about one event (shared/journal.py)."""
+    event_id = fields.String(required=True)
+    event_type = fields.String(allow_none=True)
+    producer = fields.String(allow_none=True)
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ("published", "handled", "retried", "dead_lettered")))
+    at = fields.AwareDateTime(required=True)
+    occurred_at = fields.String(allow_none=True)
+    attempt = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True, validate=validate.Length(max=300))
+    reason = fields.String(allow_none=True)
+    routing_key = fields.String(allow_none=True)
+
+
+class DeadLetterNote(Schema):
+    """A dead letter in a party's queue: the envelope's metadata and why."""
+    event_id = fields.String(required=True)
+    event_type = fields.String(allow_none=True)
+    producer = fields.String(allow_none=True)
+    queue = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    attempts = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True, validate=validate.Length(max=300))
+    dead_lettered_at = fields.String(allow_none=True)
+
+
+class TracePartProvided(Schema):
+    """One party's part of a trace."""
+    trace_id = fields.String(required=True)
+    party = fields.String(required=True, validate=validate.OneOf(LINKED))
+    subject_id = fields.String(required=True)
+    answered_at = fields.AwareDateTime(required=True)
+    records = fields.List(fields.Nested(TraceRecord), required=True)
+    notes = fields.List(fields.Nested(JournalNote), required=True)
+    dead_letters = fields.List(fields.Nested(DeadLetterNote), required=True)
+    dead_letters_read = fields.Boolean(required=True)
+
+
 # The parties that hold a person's phone (need-to-know, as at registration).
 PHONE_HOLDERS = (POLICE, FLOATING)
 ERASURE_OUTCOMES = ("erased", "held")
@@ -299,4 +371,11 @@ CATALOGUE = Catalogue([
               description="The developer resolved a warranty repair, with a note."),
     EventSpec("warranty_repair_overdue", PROPERTY, (DEVELOPER,), WarrantyRepairOverdue,
               description="The developer passed its accept or resolve limit on a warranty repair."),
+    EventSpec("trace_requested", COMMITTEE, LINKED, TraceRequested,
+              description="Staff asked where a linkage or case stands: each party looks up "
+                          "its own part (records, journal, dead letters) until answer_by."),
+    EventSpec("trace_part_provided", LINKED, (COMMITTEE,), TracePartProvided,
+              description="One party's part of a trace: its records' state and actions, "
+                          "when it published and handled each event, its retries and dead "
+                          "letters; nothing about the person."),
 ] + CASE_SPECS)

@@ -11,6 +11,9 @@
     linkage person export <id_number|-> --reason R --by USER [--wait S]
                                           what the five parties hold about a person, as the
                                           committee's API exports it (audited; printed as JSON)
+    linkage trace <id> [--for AGENCY] [--json] [--url URL]
+                                          where a returnee's linkage or a case is across the
+                                          five parties, and who holds it (the committee's API)
     linkage users add|list|disable|reset-password <agency> [<username>] [--role R] [--password-file F]
                                           an agency's staff accounts (the password from a
                                           prompt or a file, never the command line)
@@ -222,6 +225,60 @@ def cmd_person(args):
             part["party"] for part in export["parties"] if part["status"] == "waiting")))
 
 
+def cmd_trace(args):
+    import requests
+
+    from shared.auth import development_key, issue_token
+    secret = os.environ.get("LINKAGE_SECRET") or development_key(DEVELOPMENT_SECRET, parties.COMMITTEE)
+    token = issue_token(secret, parties.COMMITTEE, args.user, 300, roles=["desk"])
+    params = {"for": args.agency} if args.agency else {}
+    try:
+        response = requests.get("%s/api/v1/trace/%s" % (args.url.rstrip("/"), args.id), params=params,
+                                headers={"Authorization": "Bearer %s" % token}, timeout=60)
+    except requests.RequestException as exc:
+        sys.exit("linkage: the committee does not answer at %s: %s" % (args.url, exc))
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("detail")
+        except ValueError:
+            detail = response.text[:200]
+        sys.exit("linkage: %s %s" % (response.status_code, detail))
+    trace = response.json()
+    if args.json:
+        print(json.dumps(trace, indent=2, ensure_ascii=False))
+        return
+    for line in trace_lines(trace):
+        print(line)
+
+
+def trace_lines(trace):
+    """A trace as a clerk reads it: who holds it, the parties, the timeline."""
+    subject = trace["subject"]
+    what = (" ".join(str(subject.get(key) or "") for key in ("name", "id_masked", "flat"))
+            if trace["kind"] == "returnee" else
+            "%s (%s) at %s" % (subject.get("category"), subject.get("priority"), subject.get("location")))
+    yield "%s %s: %s, %s" % (trace["kind"], trace["id"], what.strip(), subject.get("status"))
+    yield "now: %s" % trace["holding"]["summary"]
+    for holder in trace["holding"]["holders"][1:]:
+        yield "     also %s (%s) since %s, waiting for %s" % (
+            holder["party"], holder["status"], _utc(holder["since"]), holder["waiting_for"])
+    yield "parties: %s" % ", ".join("%s %s" % (part["party"], part["status"])
+                                    for part in trace["parties"])
+    yield "timeline:"
+    for step in trace["timeline"]:
+        yield "  %s  %-26s %s%s%s" % (_utc(step["at"]), step["party"], step["action"],
+                                      " (%s)" % step["by"] if step.get("by") else "",
+                                      ": %s" % step["detail"] if step.get("detail") else "")
+    for row in trace["dead_letters"]:
+        yield "dead letter at %s: %s %s (%s, %s attempt(s)): %s" % (
+            row["party"], row["event_type"], row["event_id"], row["reason"], row["attempts"],
+            row["error"])
+
+
+def _utc(iso):
+    return (iso or "").replace("+00:00", "Z")
+
+
 def _password(args):
     import getpass
     if args.password_file:
@@ -302,6 +359,16 @@ def parser():
     person.add_argument("--wait", type=float, default=120,
                         help="seconds to wait for every party's answer")
     person.set_defaults(func=cmd_person)
+    trace = sub.add_parser("trace", help="where a linkage or case is across the five parties")
+    trace.add_argument("id", help="a returnee's id (its linkage) or a case's id")
+    trace.add_argument("--for", dest="agency", choices=parties.LINKED,
+                       help="the agency it is handed to: the person's name is shortened")
+    trace.add_argument("--json", action="store_true", help="print the API's JSON")
+    trace.add_argument("--url", default=os.environ.get("COMMITTEE_URL", "http://127.0.0.1:8001"),
+                       help="the committee's API (default $COMMITTEE_URL or http://127.0.0.1:8001)")
+    trace.add_argument("--user", default="linkage-cli",
+                       help="the committee user the request is made as")
+    trace.set_defaults(func=cmd_trace)
     users = sub.add_parser("users", help="an agency's staff accounts")
     users.add_argument("action", choices=["add", "list", "disable", "reset-password"])
     users.add_argument("agency", choices=parties.ALL)

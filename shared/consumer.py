@@ -31,7 +31,7 @@ import eventlet
 from nameko.exceptions import ConfigurationError
 from nameko.messaging import Consumer, QueueConsumer
 
-from shared import clock, logs, topology
+from shared import clock, journal, logs, topology
 from shared.events import InvalidEvent
 from shared.platform import Platform
 
@@ -126,6 +126,7 @@ class EventHandler(Consumer):
             logs.info(log, "event handled", event_type=self.event_type, event_id=event.event_id,
                       attempt=attempt, outcome="handled")
             self.queue_consumer.ack_message(message)
+            journal.attempted(self.platform.db, event, "handled", attempt)
             return result, exc_info
 
         metrics.events_failed.labels(self.event_type).inc()
@@ -152,6 +153,8 @@ class EventHandler(Consumer):
         logs.info(log, "event failed, will retry", event_type=self.event_type,
                   event_id=event.event_id, attempt=attempt, retry_in_ms=delay_ms, error=error)
         self.queue_consumer.ack_message(message)
+        journal.attempted(self.platform.db, event, "retried", attempt, error=error,
+                          retry_in_ms=delay_ms)
 
     def _dead_letter(self, body, message, reason, error, attempt):
         headers = dict(message.headers or {})
@@ -173,6 +176,9 @@ class EventHandler(Consumer):
         log.warning("event dead-lettered", extra={"fields": {
             "event_type": self.event_type, "reason": reason, "error": error, "attempts": attempt}})
         self.queue_consumer.ack_message(message)
+        if isinstance(body, dict) and body.get("event_id"):
+            journal.attempted(self.platform.db, body, "dead_lettered", attempt, error=error,
+                              reason=reason)
 
 
     def _requeue_later(self, message, attempt, why):

@@ -54,6 +54,31 @@ def browse(settings, services):
                 channel.close()  # returns the unacknowledged messages to the queue
 
 
+def of_correlation(settings, service, correlation_id, limit):
+    """The dead letters of one linkage or case in `service`'s queue (read
+    as `browse` does, the first `limit` of them), as a trace shows them:
+    the envelope's metadata and why, never the payload."""
+    found = []
+    for count, row in enumerate(browse(settings, [service])):
+        if count >= limit:
+            break
+        body = row["body"] if isinstance(row["body"], dict) else {}
+        if body.get("correlation_id") != correlation_id:
+            continue
+        found.append({"event_id": row["message_id"], "event_type": body.get("event_type"),
+                      "producer": body.get("producer"), "queue": row["original_queue"],
+                      "reason": row["reason"], "attempts": _int(row["attempts"]),
+                      "error": row["error"][:300], "dead_lettered_at": row["dead_lettered_at"] or None})
+    return found
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def replay(settings, services, message_id=None, catalogue=CATALOGUE, owner=None):
     """Replay one dead letter (by message id) or all; the number replayed.
     `owner`: the one service whose broker user this is (DECLARE_TOPOLOGY=own)."""

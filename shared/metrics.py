@@ -77,9 +77,14 @@ class Metrics:
         self.dispatch_latency = Histogram(p + "dispatch_latency_seconds",
                                           "Registration until all four parties recorded their part",
                                           buckets=LATENCY_BUCKETS, registry=r)
+        self.traces = Counter(p + "traces", "Traces answered, by what was traced", ["kind"], registry=r)
+        self.trace_parties_unreachable = Counter(
+            p + "trace_parties_unreachable", "Parties that had not answered a trace in time",
+            ["party"], registry=r)
         for party in LINKED:
             self.linkages_overdue.labels(party=party)
             self.party_overdue.labels(party=party)
+            self.trace_parties_unreachable.labels(party=party)
         self._case_metrics(p, r)
 
     def _case_metrics(self, p, r):

@@ -26,7 +26,7 @@ import time
 import eventlet
 from nameko.extensions import DependencyProvider
 
-from shared import clock, outbox
+from shared import clock, journal, outbox
 from shared.platform import Platform
 from shared.store import Store
 
@@ -149,15 +149,19 @@ class OutboxRelay(DependencyProvider):
         """A document's events in one confirmed batch, then marked published.
         If the batch fails, none is marked: the document stays due and the
         scan sends them again (consumers are idempotent)."""
+        sent_at = clock.utcnow()
         refused = set(self.platform.broker.publish_events(envelopes)) if envelopes else set()
         for envelope in envelopes:
             if envelope["event_id"] not in refused:
                 self.platform.metrics.events_published.labels(envelope["event_type"]).inc()
-        published = [env["event_id"] for env in envelopes if env["event_id"] not in refused]
+        confirmed = [env for env in envelopes if env["event_id"] not in refused]
+        published = [env["event_id"] for env in confirmed]
         all_sent = None
         if hand_over is not None and self.platform.writes.sole_writer:
             all_sent = self._written.all_sent(hand_over, published)
         outbox.mark_published(self.platform.writes, collection, document_id, published, all_sent)
+        journal.published(self.platform.db, confirmed, sent_at, {
+            env["event_id"]: self.platform.catalogue.routing_key(env) for env in confirmed})
         if refused:
             # The broker is up but will not take these events (their topology
             # is missing): set the document aside so the others keep flowing.

@@ -16,13 +16,17 @@ AUDIT = {"audit:read"}
 # (services/neighborhood_committee/exports.py), correction and erasure (rights_desk.py).
 PEOPLE = {"people:export", "people:erase", "returnees:correct"}
 
+# Where a linkage or case is across the parties and who holds it
+# (services/neighborhood_committee/trace_desk.py): the committee's desk work.
+TRACE = {"trace:read"}
+
 ROLES = {
     COMMITTEE: {
         "desk": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
-                 "households:read"} | CASE_DESK,
+                 "households:read"} | CASE_DESK | TRACE,
         "supervisor": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
                        "households:read",
-                       "cases:dispatch", "cases:verify"} | CASE_DESK | AUDIT | PEOPLE,
+                       "cases:dispatch", "cases:verify"} | CASE_DESK | AUDIT | PEOPLE | TRACE,
         "auditor": AUDIT,
     },
     POLICE: {

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from shared.audit import Audit, AuditPageSchema, AuditQuery
 from shared.console import Console
+from shared.journal import Journal
 from shared.platform import Platform
 from shared.openapi import OpenApi
 from shared.relay import OutboxRelay
@@ -47,6 +48,7 @@ class PlatformService(Console, Sessions):
     audit = Audit()
     correlation = CorrelationContext()
     openapi = OpenApi()
+    journal = Journal()
 
     @api("GET", "/alive", public=True, responses={200: ALIVE}, summary="The process is up")
     def alive(self, request):

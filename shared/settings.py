@@ -99,6 +99,14 @@ def _positive_int(config, name, default):
     return value
 
 
+def _positive(config, name, default):
+    value = config.get(name)
+    value = default if _blank(value) else float(value)
+    if value <= 0:
+        raise ValueError("%s must be above 0, not %r" % (name, value))
+    return value
+
+
 def _blank(value):
     return value is None or value == ""
 
@@ -169,6 +177,10 @@ class Settings:
     warranty_accept_seconds: float = 3 * 24 * 3600
     warranty_urgent_accept_seconds: float = 24 * 3600
     warranty_resolve_seconds: float = 15 * 24 * 3600
+    # How long the committee waits for each party's part of a trace.
+    trace_timeout_seconds: float = 5.0
+    journal_days: float = 400.0
+    journal_scan_seconds: float = 6 * 3600.0
 
     def keyring(self):
         """This service's keys for the personal data it stores."""
@@ -251,6 +263,9 @@ class Settings:
             warranty_urgent_accept_seconds=float(config.get("WARRANTY_URGENT_ACCEPT_SECONDS")
                                                  or 24 * 3600),
             warranty_resolve_seconds=float(config.get("WARRANTY_RESOLVE_SECONDS") or 15 * 24 * 3600),
+            trace_timeout_seconds=_positive(config, "TRACE_TIMEOUT_SECONDS", 5.0),
+            journal_days=_positive(config, "JOURNAL_DAYS", 400.0),
+            journal_scan_seconds=_positive(config, "JOURNAL_SCAN_SECONDS", 6 * 3600.0),
             cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
                                .split(",") if origin.strip()),
         )

@@ -7,6 +7,7 @@ from shared.consumer import event_handler
 from shared.errors import NotFound, ValidationFailed
 from shared.parties import DEVELOPER
 from shared.people import PersonRecords
+from shared.trace import TraceAnswers
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Body, Page, api, page
@@ -26,7 +27,7 @@ HANDOVER = HandoverSchema()
 HANDED_OVER = HandoverOutSchema()
 
 
-class DeveloperService(PersonRecords, CaseDesk, WarrantyDesk, PlatformService):
+class DeveloperService(TraceAnswers, PersonRecords, CaseDesk, WarrantyDesk, PlatformService):
     name = DEVELOPER
     housing = Store(HousingRepository)
 

@@ -8,6 +8,7 @@ from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.parties import PROPERTY
 from shared.people import PersonRecords
+from shared.trace import TraceAnswers
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Page, api, page
@@ -27,7 +28,7 @@ DETECTED = DetectionOutSchema()
 GATE_PASS = GatePassSchema()
 
 
-class PropertyCompanyService(PersonRecords, CaseDesk, RepairDesk, PlatformService):
+class PropertyCompanyService(TraceAnswers, PersonRecords, CaseDesk, RepairDesk, PlatformService):
     name = PROPERTY
     passes = Store(GatePassRepository)
     case_desk = Store(CameraDeskRepository)

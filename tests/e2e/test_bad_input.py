@@ -45,6 +45,7 @@ ENDPOINTS = [
     (DEVELOPER, "GET", "/api/v1/housing-checks"),
     (COMMITTEE, "POST", "/api/v1/people/exports"),
     (COMMITTEE, "GET", "/api/v1/people/exports/{export}"),
+    (COMMITTEE, "GET", "/api/v1/trace/{id}"),
 ] + [(service, "GET", "/api/v1/audit") for service in ALL]
 
 POST_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if endpoint[1] == "POST"]
@@ -830,6 +831,7 @@ UNKNOWN = [
      {"name": "Nobody Known", "reason": "typo"}),
     (COMMITTEE, "POST", "/api/v1/people/erasure",
      {"returnee_id": str(uuid.uuid4()), "reason": "asked in person"}),
+    (COMMITTEE, "GET", "/api/v1/trace/%s" % uuid.uuid4(), None),
 ]
 
 

@@ -66,6 +66,8 @@ COMMITTEE_METRICS = {
     "party_overdue_total": "counter",
     "linkages_closed_total": "counter",
     "dispatch_latency_seconds": "histogram",
+    "traces_total": "counter",
+    "trace_parties_unreachable_total": "counter",
     # community cases
     "cases_filed_total": "counter",
     "cases_dispatched_total": "counter",

@@ -7,6 +7,7 @@ import { filters, page, pagerFor } from "./lists.js";
 import {
   CASE_STATUSES, assignedQueue, caseActions, categoryOptions, options, refreshButton, reportForm, reportedList,
 } from "./cases.js";
+import { traceButton } from "./trace.js";
 import {
   button, checkbox, chip, facts, field, fmtTime, form, formValues, h, input, isoDay, notify, panel,
   partyChip, percent, place, screen, select, showErrors, submit, table, yesNo,
@@ -132,7 +133,8 @@ async function committeeCase(ctx) {
   if (ctx.can("cases:verify") && c.status === "resolved") panels.push(panel(t("case.verify_title"), verifyForm(ctx, c)));
   if (ctx.can("cases:feedback") && c.closed_at) panels.push(panel(t("case.feedback_title"), feedbackForm(ctx, c)));
   if (ctx.can("cases:dispatch") && !c.closed_at) panels.push(panel(t("case.dispatch_title"), dispatchForm(ctx, c)));
-  return screen(word("category", c.category), [chip(c.status, { big: true }), c.escalated ? chip("escalated") : null, refreshButton(ctx)],
+  return screen(word("category", c.category), [chip(c.status, { big: true }), c.escalated ? chip("escalated") : null,
+    traceButton(ctx, c.id), refreshButton(ctx)],
     h("div", { class: "columns" },
       h("div", {},
         panel(t("case.details"), facts([

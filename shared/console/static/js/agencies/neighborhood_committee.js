@@ -2,7 +2,7 @@
 // status as a chip, overdue first to the eye), registering a returnee, one
 // linkage with its timeline and a supervisor's correction and erasure
 // (person_rights.js); a person's export; then the cases (committee_cases.js);
-// the resident registry of handed-over flats (housing.js).
+// the resident registry of handed-over flats (housing.js); the trace of a linkage or case across the five parties (trace.js).
 import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
@@ -10,6 +10,7 @@ import { refreshButton } from "../cases.js";
 import { committeeCaseRoutes, timeline } from "../committee_cases.js";
 import { registry } from "../housing.js";
 import { correctionsPanel, erasurePanel, personRightsRoutes, rightsActions } from "../person_rights.js";
+import { traceButton, traceRoutes } from "../trace.js";
 import {
   button, checkbox, chip, facts, field, flat, fmtDate, fmtTime, form, formValues, h, input, isoDay, notify,
   panel, partyChip, screen, select, submit, table,
@@ -130,7 +131,8 @@ async function linkage(ctx) {
     { label: t("linkage.acknowledged_at"), cell: (p) => fmtTime(p.acknowledged_at) },
     { label: t("linkage.done_at"), cell: (p) => fmtTime(p.done_at) },
   ], LINKED.map((party) => ({ id: party, party, ...((l.parties || {})[party] || { status: "awaiting" }) })), { class: "parties" });
-  return screen(l.name, [chip(l.status, { big: true }), l.mismatch ? chip("mismatch") : null, refreshButton(ctx)],
+  return screen(l.name, [chip(l.status, { big: true }), l.mismatch ? chip("mismatch") : null,
+    traceButton(ctx, l.id), refreshButton(ctx)],
     h("div", { class: "columns" },
       h("div", {},
         panel(t("linkage.person"), facts([
@@ -157,4 +159,5 @@ export const routes = [
   ...committeeCaseRoutes(),
   { path: "/households", nav: "nav.registry", permission: "households:read", render: registry },
   ...personRightsRoutes(),
+  ...traceRoutes(),
 ];
