@@ -82,6 +82,7 @@ class PoisonEvent(Exception):
 
 class EventHandler(Consumer):
     platform = Platform()
+    notes = journal.Notes()
     queue_consumer = DeadLetteringQueueConsumer()
 
     def __init__(self, event_type, **kwargs):
@@ -126,7 +127,7 @@ class EventHandler(Consumer):
             logs.info(log, "event handled", event_type=self.event_type, event_id=event.event_id,
                       attempt=attempt, outcome="handled")
             self.queue_consumer.ack_message(message)
-            journal.attempted(self.platform.db, event, "handled", attempt)
+            self.notes.add([journal.attempted(event, "handled", attempt)])
             return result, exc_info
 
         metrics.events_failed.labels(self.event_type).inc()
@@ -153,8 +154,8 @@ class EventHandler(Consumer):
         logs.info(log, "event failed, will retry", event_type=self.event_type,
                   event_id=event.event_id, attempt=attempt, retry_in_ms=delay_ms, error=error)
         self.queue_consumer.ack_message(message)
-        journal.attempted(self.platform.db, event, "retried", attempt, error=error,
-                          retry_in_ms=delay_ms)
+        self.notes.add([journal.attempted(event, "retried", attempt, error=error,
+                                          retry_in_ms=delay_ms)])
 
     def _dead_letter(self, body, message, reason, error, attempt):
         headers = dict(message.headers or {})
@@ -177,8 +178,8 @@ class EventHandler(Consumer):
             "event_type": self.event_type, "reason": reason, "error": error, "attempts": attempt}})
         self.queue_consumer.ack_message(message)
         if isinstance(body, dict) and body.get("event_id"):
-            journal.attempted(self.platform.db, body, "dead_lettered", attempt, error=error,
-                              reason=reason)
+            self.notes.add([journal.attempted(body, "dead_lettered", attempt, error=error,
+                                              reason=reason)])
 
 
     def _requeue_later(self, message, attempt, why):

@@ -47,6 +47,7 @@ SCANNED_MAX = 2 * WRITTEN_MAX  # a hand-over older than this many ids has left t
 
 class OutboxRelay(DependencyProvider):
     platform = Platform()
+    notes = journal.Notes()
 
     def setup(self):
         self._wakeup = threading.Event()
@@ -160,8 +161,8 @@ class OutboxRelay(DependencyProvider):
         if hand_over is not None and self.platform.writes.sole_writer:
             all_sent = self._written.all_sent(hand_over, published)
         outbox.mark_published(self.platform.writes, collection, document_id, published, all_sent)
-        journal.published(self.platform.db, confirmed, sent_at, {
-            env["event_id"]: self.platform.catalogue.routing_key(env) for env in confirmed})
+        self.notes.add(journal.published(confirmed, sent_at, {
+            env["event_id"]: self.platform.catalogue.routing_key(env) for env in confirmed}))
         if refused:
             # The broker is up but will not take these events (their topology
             # is missing): set the document aside so the others keep flowing.

@@ -181,6 +181,7 @@ class Settings:
     trace_timeout_seconds: float = 5.0
     journal_days: float = 400.0
     journal_scan_seconds: float = 6 * 3600.0
+    journal_flush_seconds: float = 0.5
 
     def keyring(self):
         """This service's keys for the personal data it stores."""
@@ -266,6 +267,7 @@ class Settings:
             trace_timeout_seconds=_positive(config, "TRACE_TIMEOUT_SECONDS", 5.0),
             journal_days=_positive(config, "JOURNAL_DAYS", 400.0),
             journal_scan_seconds=_positive(config, "JOURNAL_SCAN_SECONDS", 6 * 3600.0),
+            journal_flush_seconds=_positive(config, "JOURNAL_FLUSH_SECONDS", 0.5),
             cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
                                .split(",") if origin.strip()),
         )
