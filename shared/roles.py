@@ -18,8 +18,10 @@ PEOPLE = {"people:export", "people:erase", "returnees:correct"}
 
 ROLES = {
     COMMITTEE: {
-        "desk": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis"} | CASE_DESK,
-        "supervisor": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
+        "desk": {"returnees:register", "returnees:read", "tenants:read", "cases:feedback",
+                 "cases:kpis"} | CASE_DESK,
+        "supervisor": {"returnees:register", "returnees:read", "tenants:read", "cases:feedback",
+                       "cases:kpis",
                        "cases:dispatch", "cases:verify"} | CASE_DESK | AUDIT | PEOPLE,
         "auditor": AUDIT,
     },
@@ -28,12 +30,13 @@ ROLES = {
         "auditor": AUDIT,
     },
     FLOATING: {
-        "registrar": {"registrations:read"} | CASE_DESK,
+        "registrar": {"registrations:read", "tenancies:read", "tenancies:write"} | CASE_DESK,
         "auditor": AUDIT,
     },
     PROPERTY: {
-        "steward": {"passes:read", "detections:read"} | CASE_DESK,
-        "guard": {"passes:read"},
+        "steward": {"passes:read", "detections:read", "tenants:read", "occupants:read",
+                    "occupants:write"} | CASE_DESK,
+        "guard": {"passes:read", "tenants:read"},
         "camera_gateway": {"detections:write"},
         "auditor": AUDIT,
     },

@@ -73,6 +73,14 @@ def _fraction(config, name, default):
     return value
 
 
+def _positive(config, name, default):
+    value = config.get(name)
+    value = default if _blank(value) else float(value)
+    if value <= 0:
+        raise ValueError("%s must be above 0, not %r" % (name, value))
+    return value
+
+
 def _blank(value):
     return value is None or value == ""
 
@@ -133,6 +141,11 @@ class Settings:
     # Why this party must keep personal data it is asked to erase (a court
     # order, an open investigation); empty: no hold, an erasure de-identifies.
     legal_hold: str = ""
+    # Tenants (the floating-population office's tenancy rules; shared so the
+    # property company's occupant watch uses the same limit).
+    tenancy_registration_days: float = 3.0
+    tenants_per_room: int = 2
+    residence_permit_days: float = 180.0
 
     def keyring(self):
         """This service's keys for the personal data it stores."""
@@ -208,6 +221,9 @@ class Settings:
             transit_keys=_keys(config, "TRANSIT_KEYS", derived("transit-key", None), environment),
             encrypt_personal_data=_switch(config.get("ENCRYPT_PERSONAL_DATA")),
             legal_hold=str(config.get("LEGAL_HOLD") or "").strip(),
+            tenancy_registration_days=_positive(config, "TENANCY_REGISTRATION_DAYS", 3.0),
+            tenants_per_room=int(_positive(config, "TENANTS_PER_ROOM", 2)),
+            residence_permit_days=_positive(config, "RESIDENCE_PERMIT_DAYS", 180.0),
             cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
                                .split(",") if origin.strip()),
         )

@@ -21,6 +21,7 @@ from services.neighborhood_committee.dispatch import CaseDispatch
 from services.neighborhood_committee.exports import PersonExports
 from services.neighborhood_committee.repository import LINKAGES, LinkageRepository, VersionConflict
 from services.neighborhood_committee.rights_desk import RightsDesk
+from services.neighborhood_committee.tenants import TenantRegistry
 from services.neighborhood_committee.schemas import (LinkageDetailSchema, LinkageQuery,
                                                      LinkageSummarySchema, RegistrationSchema)
 
@@ -52,7 +53,8 @@ def registration_events(repo, linkage):
     return events
 
 
-class NeighborhoodCommitteeService(PersonExports, RightsDesk, CaseDispatch, PlatformService):
+class NeighborhoodCommitteeService(PersonExports, RightsDesk, TenantRegistry, CaseDispatch,
+                                   PlatformService):
     name = COMMITTEE
     linkages = Store(LinkageRepository)
 
