@@ -93,7 +93,7 @@ class EndSchema(Schema):
 
     @validates("ended_on")
     def _not_future(self, value, **kwargs):
-        if value > date.today():
+        if value is not None and value > date.today():
             raise ValidationError("must not be in the future")
 
 
