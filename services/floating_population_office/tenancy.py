@@ -71,8 +71,9 @@ def new_tenancy(tenancy_id, body, tenant_ids, now, limits, registration_days):
 
 
 def registered_late(start_date, now, registration_days):
-    """A tenancy must be registered within TENANCY_REGISTRATION_DAYS of its start."""
-    return now > _midnight(start_date) + timedelta(days=registration_days)
+    """A tenancy must be registered within TENANCY_REGISTRATION_DAYS of its
+    start: by the end (UTC) of the third day after the start date."""
+    return now >= _midnight(start_date) + timedelta(days=1 + registration_days)
 
 
 def end_due(end_date):
