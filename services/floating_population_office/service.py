@@ -119,7 +119,7 @@ class FloatingPopulationOfficeService(PersonRecords, CaseDesk, PlatformService):
         address = tenancy["address"]
         report = {
             "category": "group_rental",
-            "description": "%d tenants registered at %s (%d rooms, at most %d per room)" % (
+            "description": "%d tenants registered at %s (rooms: %d; at most %d per room)" % (
                 self.registry.active_tenants_at(tenancy["flat_id"]), tenancy["flat_id"],
                 tenancy["rooms"], self.infra.settings.tenants_per_room),
             "location": {"building": address["building"], "unit": address["unit"],
