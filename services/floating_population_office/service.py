@@ -153,9 +153,11 @@ class FloatingPopulationOfficeService(PersonRecords, CaseDesk, PlatformService):
          summary="End a tenancy: its registrations and its tenants' access end")
     def end_tenancy(self, request, tenancy_id):
         tenancy = self._tenancy(tenancy_id)
-        ended_on = request.data["ended_on"] or clock.utcnow().date()
-        if ended_on.isoformat() < tenancy["start_date"]:
-            raise Conflict("tenancy %s starts on %s: it cannot end before" % (
+        today = clock.utcnow().date()
+        ended_on = request.data["ended_on"] or today
+        # One that has not started yet may be called off on any day until it does.
+        if ended_on.isoformat() < tenancy["start_date"] <= today.isoformat():
+            raise Conflict("tenancy %s started on %s: it cannot end before" % (
                 tenancy_id, tenancy["start_date"]))
         tenancy, ended = self.registry.end_tenancy(tenancy_id, ended_on, request.principal.subject,
                                                    request.data["reason"])

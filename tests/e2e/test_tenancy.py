@@ -212,3 +212,22 @@ def test_tenants_here_for_the_permit_period_are_listed_as_permit_eligible(apis):
         "/api/v1/registrations", permit_eligible="false", limit=500))}
     assert old["id"] in eligible and new["id"] not in eligible
     assert new["id"] in not_yet and old["id"] not in not_yet
+
+
+def test_a_tenancy_past_its_end_date_ends_by_itself_and_one_not_started_may_be_called_off(apis):
+    past = register(apis, tenancy_body("36-1-101", [tenant("Song Past")],
+                                       start=date.today() - timedelta(days=10),
+                                       end_date=(date.today() - timedelta(days=1)).isoformat()))
+    ended = wait_for(lambda: (lambda t: t if t["status"] == "ended" else None)(
+        apis[FLOATING].get("/api/v1/tenancies/%s" % past["id"]).json()),
+        "the timer to end the tenancy after its end date")
+    assert ended["ended_on"] == (date.today() - timedelta(days=1)).isoformat()
+    assert ended["ended_by"] == "end_date"
+    assert items(apis[FLOATING].get("/api/v1/registrations", tenancy_id=past["id"]))[0]["status"] \
+        == "departed"
+
+    future = register(apis, tenancy_body("36-1-102", [tenant("Song Future")],
+                                         start=date.today() + timedelta(days=10)))
+    response = apis[FLOATING].post("/api/v1/tenancies/%s/end" % future["id"], {"reason": "called off"})
+    assert response.status_code == 200, response.text
+    assert response.json()["ended_on"] == date.today().isoformat()
