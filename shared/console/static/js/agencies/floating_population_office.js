@@ -1,6 +1,6 @@
-// The floating-population office: its tenancies (the form, and the list with
-// each tenant's police and property chips), its registrations of non-local
-// residents (full identity; the server audits every read), then its case desk.
+// The floating-population office: its registrations of non-local residents
+// (full identity; the server audits every read), its tenancies (the list with
+// each tenant's police and property chips, and the form), then its case desk.
 import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
@@ -142,8 +142,8 @@ async function tenancies(ctx) {
 }
 
 export const routes = [
+  { path: "/registrations", nav: "nav.registrations", permission: "registrations:read", render: registrations },
   { path: "/tenancies", nav: "nav.tenancies", permission: "tenancies:read", render: tenancies },
   { path: "/tenancies/new", nav: "nav.tenancy_new", permission: "tenancies:write", render: newTenancy },
-  { path: "/registrations", nav: "nav.registrations", permission: "registrations:read", render: registrations },
   ...deskRoutes(),
 ];
