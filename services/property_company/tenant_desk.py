@@ -11,9 +11,9 @@ TENANCY_REGISTRATION_DAYS as `unregistered_tenant` cases (tenants.py).
 """
 from pymongo.errors import DuplicateKeyError
 
-from shared import clock
+from shared import clock, idempotency
 from shared.consumer import event_handler
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.store import Store
 from shared.timer import every
 from shared.web import Page, api, page
@@ -56,12 +56,25 @@ class TenantDesk:
         return page(TENANT_ACCESS.dump(found.items, many=True), found, request.query)
 
     @api("POST", "/api/v1/occupants", permission="occupants:write", body=OCCUPANT_IN,
-         responses={201: OCCUPANT}, summary="An occupant seen living in a flat")
+         idempotent=True, responses={201: OCCUPANT, 409: None},
+         summary="An occupant seen living in a flat")
     def report_occupant(self, request):
-        occupant = self.tenants.report_occupant(request.data, request.principal.subject,
-                                                self.infra.settings.tenancy_registration_days)
-        self.infra.metrics.occupants.inc()
-        return 201, OCCUPANT.dump(occupant), {"Location": "/api/v1/occupants/%s" % occupant["_id"]}
+        key = request.headers.get(idempotency.HEADER)
+        request_hash = idempotency.request_hash(request.data, self.infra.settings.secret)
+        occupant_id = idempotency.resource_id(key, request.principal.subject)
+        try:
+            occupant = self.tenants.report_occupant(
+                occupant_id, request.data, request.principal.subject,
+                self.infra.settings.tenancy_registration_days, request_hash)
+            self.infra.metrics.occupants.inc()
+            headers = {}
+        except DuplicateKeyError:
+            occupant = self.tenants.get_occupant(occupant_id)
+            if occupant is None or occupant.get("request_hash") != request_hash:
+                raise Conflict("Idempotency-Key %r was used for a different occupant" % key)
+            headers = {"Idempotent-Replayed": "true"}
+        headers["Location"] = "/api/v1/occupants/%s" % occupant_id
+        return 201, OCCUPANT.dump(occupant), headers
 
     @api("GET", "/api/v1/occupants", permission="occupants:read", query=OccupantQuery(),
          responses={200: Page(OCCUPANT)}, summary="Occupants reported, and what became of each")

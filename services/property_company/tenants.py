@@ -25,6 +25,7 @@ CASE_NAMESPACE = uuid.UUID("8a4d2e6b-1f3c-4b7a-9e5d-2c6f8b1a3d47")
 # What the police outcome means for the tenant's access.
 DECISIONS = {"cleared": ("issued", "tenant_access_issued"), "flagged": ("refused", "tenant_access_refused")}
 LIVE = ("held", "issued")
+OCCUPANT_BATCH = 200  # per pass of the watch; the rest next pass
 
 
 class AccessNotYetHeld(Exception):
@@ -156,10 +157,13 @@ class TenantAccessRepository(Repository):
 
     # --- occupants ------------------------------------------------------------
 
-    def report_occupant(self, body, user, registration_days):
+    def report_occupant(self, occupant_id, body, user, registration_days, request_hash=None):
+        """The occupant, covered at once or watched until `due_at`;
+        DuplicateKeyError if the id is taken (a retried Idempotency-Key)."""
         now = clock.utcnow()
         occupant = {
-            "_id": str(uuid.uuid4()),
+            "_id": occupant_id,
+            "request_hash": request_hash,
             "flat": body["flat"],
             "flat_id": flat_id(body["flat"]),
             "name": body["name"],
@@ -190,7 +194,7 @@ class TenantAccessRepository(Repository):
 
     def due_occupants(self, now):
         """Occupants still watched past their limit, by the due-time key."""
-        return list(self.db[OCCUPANTS].find({"due_at": {"$lte": now}}))
+        return list(self.db[OCCUPANTS].find({"due_at": {"$lte": now}}).limit(OCCUPANT_BATCH))
 
     def mark_unregistered(self, occupant_id, case_id):
         return self.update(OCCUPANTS, {"_id": occupant_id, "status": "watching"}, {"$set": {

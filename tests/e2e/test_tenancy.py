@@ -156,6 +156,18 @@ def test_an_occupant_no_tenancy_covers_opens_an_unregistered_tenant_case_at_the_
     assert seen.json()["status"] == "watching"
     occupant_id = seen.json()["id"]
 
+    # A retried report (the same Idempotency-Key) watches the person once.
+    body = {"flat": {"building": "32", "unit": "1", "room": "404"}, "name": "Lin Retry"}
+    first_try = apis[PROPERTY].post("/api/v1/occupants", body, {"Idempotency-Key": "steward-7-0001"})
+    retry = apis[PROPERTY].post("/api/v1/occupants", body, {"Idempotency-Key": "steward-7-0001"})
+    assert first_try.status_code == retry.status_code == 201, retry.text
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json()["id"] == first_try.json()["id"]
+    assert len(items(apis[PROPERTY].get("/api/v1/occupants", flat="32-1-404"))) == 1
+    other = apis[PROPERTY].post("/api/v1/occupants", dict(body, name="Lin Other"),
+                                {"Idempotency-Key": "steward-7-0001"})
+    assert other.status_code == 409, other.text
+
     # One who is registered in time is covered, and opens nothing.
     covered = apis[PROPERTY].post("/api/v1/occupants", {
         "flat": {"building": "32", "unit": "1", "room": "403"}, "name": "Tang  Hui"})
