@@ -59,9 +59,11 @@ class TenantAccessRepository(Repository):
     OUTBOX_COLLECTIONS = (ACCESS,)
     ARCHIVED = {ACCESS: Finished(since="finished_at", open=LIVE)}
     RETAINED = {
-        ACCESS: Identity(since="held_at",  # a masked ID only
+        # A masked ID only; the name's matching key goes with the name.
+        ACCESS: Identity(since="held_at", drop=("name_key",),
                          purpose="a tenant's access to the building, held until the police clear"),
-        OCCUPANTS: Identity(since="seen_at", finished=Finished(since="resolved_at", open=("watching",)),
+        OCCUPANTS: Identity(since="seen_at", drop=("name_key",),
+                            finished=Finished(since="resolved_at", open=("watching",)),
                             purpose="an occupant seen in a flat, until a tenancy covers them"),
     }
 
