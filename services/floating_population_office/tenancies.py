@@ -38,6 +38,7 @@ class TenancyRepository(RegistryRepository):
         tenancies.create_index([("flat_id", 1), ("status", 1)])
         tenancies.create_index("next_due_at")
         tenancies.create_index("end_due")
+        tenancies.create_index("group_rental_due")
 
     def register_tenancy(self, tenancy):
         """The tenancy and, in the same write, each tenant's check at the
@@ -81,8 +82,13 @@ class TenancyRepository(RegistryRepository):
         return sum(len(found["tenants"]) for found in self.db[TENANCIES].find(
             {"flat_id": flat_id, "status": "active"}, {"tenants.tenant_id": 1}))
 
-    def note_group_rental(self, tenancy_id, case_id):
-        self.update(TENANCIES, {"_id": tenancy_id}, {"$set": {"group_rental_case_id": case_id}})
+    def group_rental_reported(self, tenancy_id):
+        self.update(TENANCIES, {"_id": tenancy_id}, {"$set": {"group_rental_due": None}})
+
+    def group_rentals_unreported(self, before):
+        """Tenancies whose group-rental case is still to report, by that key."""
+        return list(self.db[TENANCIES].find({"group_rental_due": {"$lte": before}}, {"_id": 1})
+                    .limit(200))
 
     # --- the non-local tenants' temporary-residence registrations ----------
 

@@ -67,6 +67,7 @@ def new_tenancy(tenancy_id, body, tenant_ids, now, limits, registration_days):
         "checks_closed_at": None,
         "next_due_at": next_due_at(tenants),
         "group_rental_case_id": None,
+        "group_rental_due": None,
     }
 
 

@@ -10,7 +10,7 @@ tenancies.py; here the endpoints, the handlers of each party's progress and
 the timer that marks late parties and ends tenancies past their end date.
 """
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 TENANCY_IN = TenancyInSchema()
 TENANCY = TenancyOutSchema()
 END = EndSchema()
+# A group-rental case not reported this long after its tenancy was written
+# (the request died between the two) is reported by the timer.
+GROUP_RENTAL_GRACE = timedelta(seconds=60)
 
 
 class TenancyDesk:
@@ -53,7 +56,9 @@ class TenancyDesk:
         crowded = domain.crowded(self.registry.active_tenants_at(tenancy["flat_id"])
                                  + len(tenant_ids), tenancy["rooms"], settings.tenants_per_room)
         if crowded:
-            tenancy["group_rental_case_id"] = group_rental_case_id(tenancy_id)
+            # Reported once written; the timer reports it if a crash came between.
+            tenancy.update(group_rental_case_id=group_rental_case_id(tenancy_id),
+                           group_rental_due=now)
         try:
             self.registry.register_tenancy(tenancy)
             self.infra.metrics.tenancies.inc()
@@ -64,7 +69,7 @@ class TenancyDesk:
                 raise Conflict("Idempotency-Key %r was used for a different tenancy" % key)
             headers = {"Idempotent-Replayed": "true"}
         self.registry.register_residents(tenancy)
-        if tenancy.get("group_rental_case_id"):
+        if tenancy.get("group_rental_due"):
             self._report_group_rental(tenancy, request.principal.subject)
         headers["Location"] = "/api/v1/tenancies/%s" % tenancy_id
         tenancy = self.registry.get_tenancy(tenancy_id)
@@ -87,6 +92,7 @@ class TenancyDesk:
             self.infra.metrics.cases_reported.labels("group_rental").inc()
         except DuplicateKeyError:
             pass  # reported by the first attempt
+        self.registry.group_rental_reported(tenancy["_id"])
 
     @api("GET", "/api/v1/tenancies", permission="tenancies:read", query=TenancyQuery(),
          responses={200: Page(TENANCY)}, summary="Tenancies, with their tenants (audited)")
@@ -151,14 +157,18 @@ class TenancyDesk:
     @every("OVERDUE_SCAN_SECONDS")
     def escalate_overdue(self):
         """Mark tenants' tasks past their limit and tell the party, finding
-        the tenancies by their due-time key (`next_due_at`); end the
-        tenancies whose end date passed, found by `end_due`."""
+        the tenancies by their due-time key (`next_due_at`); report a
+        group-rental case a crash left unreported (`group_rental_due`); end
+        the tenancies whose end date passed, found by `end_due`."""
         now = clock.utcnow()
         for found in list(self.registry.due(now)):
             for tenant_id, party in self.registry.escalate(found["_id"], now):
                 self.infra.metrics.tenants_overdue.labels(party=party).inc()
                 log.warning("tenant overdue", extra={"correlation_id": found["_id"],
                                                      "fields": {"party": party, "tenant": tenant_id}})
+        for found in self.registry.group_rentals_unreported(now - GROUP_RENTAL_GRACE):
+            tenancy = self.registry.get_tenancy(found["_id"])
+            self._report_group_rental(tenancy, tenancy["registered_by"] or "group_rental")
         for found in list(self.registry.ending(now)):
             tenancy = self.registry.get_tenancy(found["_id"])
             tenancy, ended = self.registry.end_tenancy(
