@@ -27,6 +27,11 @@ schema has no phone. `returnee_erasure_requested` asks each holder to
 de-identify its record, and `returnee_erasure_answered` says it did, or
 that a legal hold keeps it.
 
+A tenancy registered at the floating-population office travels the same
+way: the tenants' full identities only to the police (`tenant_registered`),
+name, masked ID and flat to the property company and the committee
+(`tenant_housing_declared`).
+
 Changes are additive; a breaking change is a new version (keep the old schema
 in `older` until every producer has moved on).
 """
@@ -305,6 +310,71 @@ class ErasureAnswered(Schema):
     at = fields.AwareDateTime(required=True)
 
 
+# --- tenants (the floating-population office's tenancy linkage) -------------
+
+class TenantRegistration(Schema):
+    """A tenant of a registered tenancy, full identity: for the police."""
+    tenant_id = fields.String(required=True)
+    tenancy_id = fields.String(required=True)
+    name = fields.String(required=True)
+    id_number = fields.String(required=True, validate=validate.Length(equal=18))
+    phone = fields.String(required=True)
+    address = fields.Nested(AddressSchema, required=True)
+    local_hukou = fields.Boolean(required=True)
+    start_date = fields.Date(required=True)
+    registered_at = fields.AwareDateTime(required=True)
+
+
+class TenantHousingDeclaration(Schema):
+    """Who rents in which flat: name, masked ID and flat only."""
+    tenant_id = fields.String(required=True)
+    tenancy_id = fields.String(required=True)
+    name = fields.String(required=True)
+    id_masked = fields.String(required=True, validate=validate.Regexp(r"^.{6}\*{8}.{4}$"))
+    address = fields.Nested(AddressSchema, required=True)
+    start_date = fields.Date(required=True)
+    registered_at = fields.AwareDateTime(required=True)
+
+
+class TenantCheckOpened(Schema):
+    tenant_id = fields.String(required=True)
+    tenancy_id = fields.String(required=True)
+    opened_at = fields.AwareDateTime(required=True)
+
+
+class TenantCheckCompleted(Schema):
+    tenant_id = fields.String(required=True)
+    tenancy_id = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(["cleared", "flagged"]))
+    decided_at = fields.AwareDateTime(required=True)
+
+
+class TenantAccessChanged(Schema):
+    tenant_id = fields.String(required=True)
+    tenancy_id = fields.String(required=True)
+    access_id = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class TenancyEnded(Schema):
+    tenancy_id = fields.String(required=True)
+    tenant_ids = fields.List(fields.String(), required=True)
+    address = fields.Nested(AddressSchema, required=True)
+    ended_on = fields.Date(required=True)
+    ended_at = fields.AwareDateTime(required=True)
+
+
+TENANCY_PARTIES = (POLICE, PROPERTY)
+
+
+class TenancyPartyOverdue(Schema):
+    tenant_id = fields.String(required=True)
+    tenancy_id = fields.String(required=True)
+    party = fields.String(required=True, validate=validate.OneOf(TENANCY_PARTIES))
+    due_at = fields.AwareDateTime(required=True)
+    detected_at = fields.AwareDateTime(required=True)
+
+
 CATALOGUE = Catalogue([
     EventSpec("returnee_registered", COMMITTEE, (POLICE,), FullIdentityRegistration,
               personal=("id_number", "phone"),
@@ -378,4 +448,27 @@ CATALOGUE = Catalogue([
               description="One party's part of a trace: its records' state and actions, "
                           "when it published and handled each event, its retries and dead "
                           "letters; nothing about the person."),
+    EventSpec("tenant_registered", FLOATING, (POLICE,), TenantRegistration,
+              personal=("id_number", "phone"),
+              description="The floating-population office registered a tenancy; the police "
+                          "check each tenant's identity and risk, as a returnee's."),
+    EventSpec("tenant_housing_declared", FLOATING, (PROPERTY, COMMITTEE), TenantHousingDeclaration,
+              description="A tenant rents a flat; the property company holds the tenant's "
+                          "access until the police clear, the committee registers the tenant."),
+    EventSpec("tenant_check_opened", POLICE, (FLOATING,), TenantCheckOpened,
+              description="The police have the tenant's check on their list."),
+    EventSpec("tenant_check_completed", POLICE, (FLOATING, PROPERTY), TenantCheckCompleted,
+              description="The police cleared or flagged the tenant."),
+    EventSpec("tenant_access_held", PROPERTY, (FLOATING,), TenantAccessChanged,
+              description="The tenant's access is held until the police clear."),
+    EventSpec("tenant_access_issued", PROPERTY, (FLOATING,), TenantAccessChanged,
+              description="The tenant's access was issued after the police cleared them."),
+    EventSpec("tenant_access_refused", PROPERTY, (FLOATING,), TenantAccessChanged,
+              description="The tenant's access was refused because the police flagged them."),
+    EventSpec("tenancy_ended", FLOATING, (PROPERTY, COMMITTEE), TenancyEnded,
+              description="A tenancy ended; its tenants' access ends and the committee's "
+                          "registry no longer counts them at the flat."),
+    EventSpec("tenancy_party_overdue", FLOATING, TENANCY_PARTIES, TenancyPartyOverdue,
+              addressed_by="party",
+              description="A party passed its time limit on a tenant; addressed to it."),
 ] + CASE_SPECS)

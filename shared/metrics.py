@@ -5,7 +5,7 @@ Each service has its own registry, so several services can share a process
 """
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from shared.parties import ALL, COMMITTEE, DEVELOPER, LINKED, PROPERTY
+from shared.parties import ALL, COMMITTEE, DEVELOPER, FLOATING, LINKED, PROPERTY
 
 _BY_SERVICE = {}
 
@@ -64,6 +64,17 @@ class Metrics:
                                             ["limit"], registry=r)
         if service == DEVELOPER:
             self.handovers = Counter(p + "handovers", "Flats handed over", registry=r)
+        if service == PROPERTY:
+            self.occupants = Counter(p + "occupants_reported", "Occupants the property company reported",
+                                     registry=r)
+            self.unregistered_tenants = Counter(
+                p + "unregistered_tenants", "Occupants no tenancy covered within the limit (a case)",
+                registry=r)
+        if service == FLOATING:
+            self.tenancies = Counter(p + "tenancies_registered", "Tenancies registered", registry=r)
+            self.tenancies_ended = Counter(p + "tenancies_ended", "Tenancies ended", registry=r)
+            self.tenants_overdue = Counter(p + "tenants_overdue", "Parties marked late on a tenant",
+                                           ["party"], registry=r)
         if service == COMMITTEE:
             self._committee_metrics(p, r)
 

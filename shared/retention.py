@@ -43,7 +43,9 @@ _PHONE = re.compile(r"^(\d{3})\d{4}(\d{4})$")
 class Identity:
     """Where a collection's documents name a person. `names`, `id_numbers`,
     `phones`: top-level fields; `people`: fields holding a {name, phone}
-    object (a case's reporter); `texts`: dotted paths of texts that may
+    object (a case's reporter); `groups`: fields holding a list of people,
+    each an object with any of `name`, `id_number`, `phone` (a tenancy's
+    tenants); `texts`: dotted paths of texts that may
     quote the name; `drop`: fields removed (a copy of someone's data
     kept for a while, such as an export's answers). `finished`: when a document is finished, for a
     collection that is not archived (an archived one uses its ARCHIVED).
@@ -53,6 +55,7 @@ class Identity:
     id_numbers: tuple = ()
     phones: tuple = ()
     people: tuple = ()
+    groups: tuple = ()
     texts: tuple = ()
     drop: tuple = ()
     finished: object = None
@@ -117,12 +120,32 @@ def deidentify(document, plain, identity, keyring, now):
                 reduced["phone"] = mask_phone(person["phone"])
                 reduced["phone_index"] = keyring.blind_index(person["phone"])
             document[field] = reduced
+    for field in identity.groups:
+        people = plain.get(field)
+        if isinstance(people, list):
+            document[field] = [_reduced(person, keyring, full_names) if isinstance(person, dict)
+                               else person for person in people]
     for path in identity.texts:
         replace_in_text(document, path, {name: deidentified_name(name) for name in full_names})
     for field in identity.drop:
         document.pop(field, None)
     document["deidentified_at"] = now
     return document
+
+
+def _reduced(person, keyring, full_names):
+    """One person of a group, de-identified (see the module's docstring)."""
+    reduced = dict(person)
+    if person.get("name"):
+        full_names.append(person["name"])
+        reduced["name"] = deidentified_name(person["name"])
+    if person.get("id_number"):
+        reduced["id_number"] = mask_id(person["id_number"])
+        reduced["id_number_index"] = keyring.blind_index(person["id_number"])
+    if person.get("phone"):
+        reduced["phone"] = mask_phone(person["phone"])
+        reduced["phone_index"] = keyring.blind_index(person["phone"])
+    return reduced
 
 
 def replace_in_text(document, path, replacements):

@@ -22,10 +22,10 @@ TRACE = {"trace:read"}
 
 ROLES = {
     COMMITTEE: {
-        "desk": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
-                 "households:read"} | CASE_DESK | TRACE,
-        "supervisor": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
-                       "households:read",
+        "desk": {"returnees:register", "returnees:read", "tenants:read", "cases:feedback",
+                 "cases:kpis", "households:read"} | CASE_DESK | TRACE,
+        "supervisor": {"returnees:register", "returnees:read", "tenants:read", "cases:feedback",
+                       "cases:kpis", "households:read",
                        "cases:dispatch", "cases:verify"} | CASE_DESK | AUDIT | PEOPLE | TRACE,
         "auditor": AUDIT,
     },
@@ -34,13 +34,13 @@ ROLES = {
         "auditor": AUDIT,
     },
     FLOATING: {
-        "registrar": {"registrations:read"} | CASE_DESK,
+        "registrar": {"registrations:read", "tenancies:read", "tenancies:write"} | CASE_DESK,
         "auditor": AUDIT,
     },
     PROPERTY: {
         "steward": {"passes:read", "detections:read", "households:read", "repairs:read",
-                    "repairs:write"} | CASE_DESK,
-        "guard": {"passes:read"},
+                    "repairs:write", "tenants:read", "occupants:read", "occupants:write"} | CASE_DESK,
+        "guard": {"passes:read", "tenants:read"},
         "camera_gateway": {"detections:write"},
         "auditor": AUDIT,
     },

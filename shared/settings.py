@@ -182,6 +182,11 @@ class Settings:
     journal_days: float = 400.0
     journal_scan_seconds: float = 6 * 3600.0
     journal_flush_seconds: float = 0.5
+    # Tenants (the floating-population office's tenancy rules; shared so the
+    # property company's occupant watch uses the same limit).
+    tenancy_registration_days: float = 3.0
+    tenants_per_room: int = 2
+    residence_permit_days: float = 180.0
 
     def keyring(self):
         """This service's keys for the personal data it stores."""
@@ -268,6 +273,9 @@ class Settings:
             journal_days=_positive(config, "JOURNAL_DAYS", 400.0),
             journal_scan_seconds=_positive(config, "JOURNAL_SCAN_SECONDS", 6 * 3600.0),
             journal_flush_seconds=_positive(config, "JOURNAL_FLUSH_SECONDS", 0.5),
+            tenancy_registration_days=_positive(config, "TENANCY_REGISTRATION_DAYS", 3.0),
+            tenants_per_room=int(_positive(config, "TENANTS_PER_ROOM", 2)),
+            residence_permit_days=_positive(config, "RESIDENCE_PERMIT_DAYS", 180.0),
             cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
                                .split(",") if origin.strip()),
         )

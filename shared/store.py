@@ -159,23 +159,26 @@ class Repository:
         update.setdefault("$push", {})["applied_events"] = event_id
         return self._write(collection, guarded, update, events, current)
 
-    def note_overdue(self, collection, event):
-        """Record the committee's notice that this party is late on a linkage.
-        False when the notice is for another party (each party gets them all)."""
+    def note_overdue(self, collection, event, key="returnee_id"):
+        """Record the notice that this party is late on a linkage (the
+        committee's) or a tenant (the floating office's: `key` names the
+        tenant). False when the notice is for another party (each party gets
+        the linkage's all)."""
         if event.payload["party"] != self.service:
             return False
-        applied = self.apply_once(collection, {"_id": event.payload["returnee_id"]}, event.event_id,
+        document_id = event.payload[key]
+        applied = self.apply_once(collection, {"_id": document_id}, event.event_id,
                                   {"$set": {"overdue": True, "overdue_notified_at": clock.utcnow(),
                                             "due_at": event.payload["due_at"]}})
         if applied:
             return True
-        task = self.find(collection, event.payload["returnee_id"])
+        task = self.find(collection, document_id)
         if task is not None and task.get("archived_at"):
             return False  # finished long ago: nothing left to be late on
         if task is None or event.event_id not in task.get("applied_events", ()):
             # The task is still on its way (another queue), or it arrived
             # between the write above and this read: not applied, so try later.
-            raise LookupError("no task %s yet" % event.payload["returnee_id"])
+            raise LookupError("no task %s yet" % document_id)
         return False
 
     def modify(self, collection, document_id, decide, event_id=None, attempts=10):

@@ -47,6 +47,37 @@ class CheckRepository(Repository):
                             {"returnee_id": check["_id"], "opened_at": now}, check["_id"])
         return insert_once(self, CHECKS, check, [opened], made_at=event.occurred_at)
 
+    def open_tenant_check(self, event):
+        """A pending check for a tenant, in the same queue as a returnee's,
+        marked as a tenant's; once per tenant."""
+        tenant = event.payload
+        now = clock.utcnow()
+        check = {
+            "_id": tenant["tenant_id"],
+            "kind": "tenant",
+            "tenancy_id": tenant["tenancy_id"],
+            "name": tenant["name"],
+            "id_number": tenant["id_number"],
+            "phone": tenant["phone"],
+            "address": tenant["address"],
+            "origin": None,
+            "arrival_date": tenant["start_date"].isoformat(),
+            "local_hukou": tenant["local_hukou"],
+            "registered_at": tenant["registered_at"],
+            "status": "pending",
+            "opened_at": now,
+            "decided_at": None,
+            "decided_by": None,
+            "note": None,
+            "overdue": False,
+            "overdue_notified_at": None,
+            "source_event_id": event.event_id,
+        }
+        opened = self.event("tenant_check_opened", {
+            "tenant_id": check["_id"], "tenancy_id": check["tenancy_id"], "opened_at": now},
+            check["tenancy_id"])
+        return insert_once(self, CHECKS, check, [opened], made_at=event.occurred_at)
+
     def get(self, check_id):
         return self.find(CHECKS, check_id)
 
@@ -55,16 +86,28 @@ class CheckRepository(Repository):
         pending: the check as decided, or None if it was decided already."""
         now = clock.utcnow()
         decision = {"status": outcome, "note": note, "decided_by": officer, "decided_at": now}
-        completed = self.event("identity_check_completed",
-                               {"returnee_id": check["_id"], "outcome": outcome, "decided_at": now},
-                               check["_id"])
+        if check.get("kind") == "tenant":
+            completed = self.event("tenant_check_completed", {
+                "tenant_id": check["_id"], "tenancy_id": check["tenancy_id"], "outcome": outcome,
+                "decided_at": now}, check["tenancy_id"])
+        else:
+            completed = self.event("identity_check_completed",
+                                   {"returnee_id": check["_id"], "outcome": outcome,
+                                    "decided_at": now}, check["_id"])
         if self.update(CHECKS, {"_id": check["_id"], "status": "pending"}, {"$set": decision},
                        [completed], current=check):
             return dict(check, **decision)
         return None
 
-    def search(self, status=None, overdue=None, returnee_id=None, limit=50, cursor=None):
+    def search(self, status=None, overdue=None, returnee_id=None, kind=None, tenancy_id=None,
+               limit=50, cursor=None):
         query = {}
+        if kind == "tenant" or tenancy_id:
+            query["kind"] = "tenant"
+        elif kind == "returnee":
+            query["kind"] = {"$ne": "tenant"}
+        if tenancy_id:
+            query["tenancy_id"] = tenancy_id
         if status:
             query["status"] = status
         if overdue is not None:

@@ -21,8 +21,10 @@ class CheckSchema(Schema):
     id_number = fields.String()
     phone = fields.String()
     address = fields.Nested(AddressSchema)
-    origin = fields.String()
-    arrival_date = fields.String()
+    kind = fields.Function(lambda doc: doc.get("kind", "returnee"))  # a returnee's or a tenant's
+    tenancy_id = fields.String(allow_none=True)
+    origin = fields.String(allow_none=True)  # a tenant has none
+    arrival_date = fields.String()  # a tenant's: the tenancy's start
     local_hukou = fields.Boolean()
     registered_at = fields.AwareDateTime()
     status = fields.String()
@@ -38,3 +40,5 @@ class CheckQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(("pending",) + OUTCOMES))
     overdue = QueryBoolean()
     returnee_id = fields.String()
+    kind = fields.String(validate=validate.OneOf(("returnee", "tenant")))
+    tenancy_id = fields.String()

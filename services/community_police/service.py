@@ -1,5 +1,6 @@
 """community_police: checks the identity and public-security risk of every
-newcomer or returnee, and clears or flags them."""
+newcomer or returnee, and of every tenant the floating-population office
+registers (the same queue, marked as a tenant's), and clears or flags them."""
 from shared import rights
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
@@ -28,6 +29,15 @@ class CommunityPoliceService(TraceAnswers, PersonRecords, CaseDesk, PlatformServ
     @event_handler("returnee_registered")
     def on_returnee_registered(self, event):
         self.checks.open_check(event)
+
+    @event_handler("tenant_registered")
+    def on_tenant_registered(self, event):
+        self.checks.open_tenant_check(event)
+
+    @event_handler("tenancy_party_overdue")
+    def on_tenancy_party_overdue(self, event):
+        if self.checks.note_overdue(CHECKS, event, key="tenant_id"):
+            self.infra.metrics.overdue_notices.inc()
 
     @event_handler("linkage_party_overdue")
     def on_linkage_party_overdue(self, event):

@@ -12,8 +12,9 @@ REGISTRATIONS = "registrations"
 
 class RegistryRepository(Repository):
     OUTBOX_COLLECTIONS = (REGISTRATIONS,)
-    # A registration is a record once made: it leaves the working set ARCHIVE_AFTER_SECONDS later.
-    ARCHIVED = {REGISTRATIONS: Finished(since="recorded_at")}
+    # A registration is a record once made: it leaves the working set
+    # ARCHIVE_AFTER_SECONDS later; a tenant's stays while they reside.
+    ARCHIVED = {REGISTRATIONS: Finished(since="recorded_at", open=("residing",), status="residence")}
     PERSONAL = {REGISTRATIONS: ("id_number", "phone")}
     RETAINED = {REGISTRATIONS: Identity(id_numbers=("id_number",), phones=("phone",),
                                         since="recorded_at",
@@ -24,6 +25,7 @@ class RegistryRepository(Repository):
         super().create_indexes(db)
         db[REGISTRATIONS].create_index("registration_id", unique=True)
         db[REGISTRATIONS].create_index([("status", 1), ("recorded_at", -1)])
+        db[REGISTRATIONS].create_index([("residence", 1), ("arrival_date", 1)])
 
     def record_arrival(self, event):
         arrival = event.payload
@@ -48,12 +50,24 @@ class RegistryRepository(Repository):
             "recorded_at": now}, registration["_id"])
         return insert_once(self, REGISTRATIONS, registration, [recorded], made_at=event.occurred_at)
 
-    def search(self, returnee_id=None, status=None, limit=50, cursor=None):
+    def search(self, returnee_id=None, status=None, kind=None, tenancy_id=None,
+               permit_cutoff=None, permit_eligible=None, limit=50, cursor=None):
+        """Registrations; `permit_eligible`: tenants still residing who moved
+        in on or before `permit_cutoff` (true) or after it (false)."""
         query = {}
         if returnee_id:
             query["_id"] = returnee_id
         if status:
             query["status"] = status
+        if kind == "tenant" or tenancy_id:
+            query["kind"] = "tenant"
+        elif kind == "returnee":
+            query["kind"] = {"$ne": "tenant"}
+        if tenancy_id:
+            query["tenancy_id"] = tenancy_id
+        if permit_eligible is not None:
+            query.update(kind="tenant", residence="residing", arrival_date={
+                "$lte" if permit_eligible else "$gt": permit_cutoff.isoformat()})
         return self.page(REGISTRATIONS, query, "recorded_at", pymongo.DESCENDING, limit, cursor)
 
     def by_registration_id(self, registration_id):

@@ -1,6 +1,8 @@
 """floating_population_office: registers non-local arrivals in its registry
-of non-local residents (temporary residence registration)."""
-from shared import rights
+of non-local residents (temporary residence registration), and registers
+tenancies: each tenant checked by the police and given access by the
+property company, each non-local tenant registered here."""
+from shared import clock, rights
 from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.errors import NotFound
@@ -11,16 +13,18 @@ from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Page, api, page
 
-from services.floating_population_office.repository import REGISTRATIONS, RegistryRepository
+from services.floating_population_office import tenancy as domain
+from services.floating_population_office.repository import REGISTRATIONS
 from services.floating_population_office.schemas import RegistrationQuery, RegistrationRecordSchema
-
+from services.floating_population_office.tenancies import TenancyRepository
+from services.floating_population_office.tenancy_desk import TenancyDesk
 
 RECORD = RegistrationRecordSchema()
 
 
-class FloatingPopulationOfficeService(TraceAnswers, PersonRecords, CaseDesk, PlatformService):
+class FloatingPopulationOfficeService(TraceAnswers, PersonRecords, TenancyDesk, CaseDesk, PlatformService):
     name = FLOATING
-    registry = Store(RegistryRepository)
+    registry = Store(TenancyRepository)
 
     @event_handler("non_local_returnee_registered")
     def on_non_local_returnee_registered(self, event):
@@ -43,7 +47,8 @@ class FloatingPopulationOfficeService(TraceAnswers, PersonRecords, CaseDesk, Pla
          responses={200: Page(RECORD)}, summary="Non-local residents' registrations (audited)")
     def list_registrations(self, request):
         query = request.query
-        found = self.registry.search(**query)
+        cutoff = domain.permit_cutoff(clock.utcnow().date(), self.infra.settings.residence_permit_days)
+        found = self.registry.search(permit_cutoff=cutoff, **query)
         self._audit(request, found.items, "GET /api/v1/registrations")
         return page(RECORD.dump(found.items, many=True), found, query)
 

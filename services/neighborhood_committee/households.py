@@ -6,7 +6,9 @@ A household is registered when the developer hands its flat over
 (`flat_handover_recorded`): the flat, the members' names and the handover
 date, one document per flat (a redelivered event changes nothing). The
 committee learns no more of a flat than that; a resident's repairs stay
-between the property company and the developer.
+between the property company and the developer. Each household is shown
+with the flat's active tenants, masked (services/neighborhood_committee/
+tenants.py: the floating-population office's tenancies).
 """
 import pymongo
 from marshmallow import Schema, fields, validate
@@ -16,6 +18,8 @@ from shared.catalogue import AddressSchema
 from shared.consumer import event_handler
 from shared.store import Repository, Store, insert_once
 from shared.web import Page, PageQuery, api, page
+
+from services.neighborhood_committee.tenants import FlatTenantSchema
 
 HOUSEHOLDS = "households"
 
@@ -53,6 +57,9 @@ class RegisteredHouseholdSchema(Schema):
     members = fields.List(fields.String())
     handed_over_on = fields.String()
     registered_at = fields.AwareDateTime()
+    tenants = fields.List(fields.Nested(FlatTenantSchema(only=(
+        "id", "tenancy_id", "name", "id_masked", "start_date", "registered_at"))),
+        metadata={"description": "the flat's active tenants, masked, newest first (at most 20)"})
 
 
 class RegistryQuery(PageQuery):
@@ -64,14 +71,17 @@ REGISTERED = RegisteredHouseholdSchema()
 
 
 class HouseholdRegistry:
-    """Mixed into the committee's service."""
+    """Mixed into the committee's service, with TenantRegistry (its tenants)."""
     registry = Store(RegistryRepository)
 
     @api("GET", "/api/v1/households", permission="households:read", query=RegistryQuery(),
          responses={200: Page(REGISTERED)}, summary="The resident registry: households by flat or building")
     def list_households(self, request):
         found = self.registry.search(**request.query)
-        return page(REGISTERED.dump(found.items, many=True), found, request.query)
+        tenants = self.tenant_registry.active_in(household["_id"] for household in found.items)
+        households = [dict(household, tenants=tenants.get(household["_id"], []))
+                      for household in found.items]
+        return page(REGISTERED.dump(households, many=True), found, request.query)
 
     @event_handler("flat_handover_recorded")
     def on_flat_handover_recorded(self, event):

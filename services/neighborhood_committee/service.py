@@ -23,6 +23,7 @@ from services.neighborhood_committee.households import HouseholdRegistry
 from services.neighborhood_committee.repository import LINKAGES, LinkageRepository, VersionConflict
 from services.neighborhood_committee.rights_desk import RightsDesk
 from services.neighborhood_committee.trace_desk import Traces
+from services.neighborhood_committee.tenants import TenantRegistry
 from services.neighborhood_committee.schemas import (LinkageDetailSchema, LinkageQuery,
                                                      LinkageSummarySchema, RegistrationSchema)
 
@@ -54,7 +55,8 @@ def registration_events(repo, linkage):
     return events
 
 
-class NeighborhoodCommitteeService(Traces, PersonExports, RightsDesk, CaseDispatch, HouseholdRegistry,
+class NeighborhoodCommitteeService(Traces, PersonExports, RightsDesk, TenantRegistry, CaseDispatch,
+                                   HouseholdRegistry,
                                    PlatformService):
     name = COMMITTEE
     linkages = Store(LinkageRepository)

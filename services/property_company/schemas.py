@@ -1,7 +1,8 @@
 """What the property company's front end gets back: name, masked ID, flat
-and the state of the gate pass, never a full ID number or a returnee's
-phone; households with their warranty tables; repairs, with the resident
-who reported each (their name and phone: the property company calls back)."""
+and the state of the gate pass or of a tenant's access, never a full ID
+number or a returnee's or tenant's phone; households with their warranty
+tables; repairs, with the resident who reported each (their name and phone:
+the property company calls back)."""
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
@@ -169,3 +170,59 @@ class RepairQuery(PageQuery):
 
 class RepairResolveSchema(Schema):
     note = Text(2000, required=True)
+ACCESS_STATES = ("held", "issued", "refused", "ended")
+OCCUPANT_STATES = ("watching", "covered", "unregistered")
+
+
+class TenantAccessSchema(Schema):
+    """A tenant's access: name, masked ID, flat and whether the police cleared."""
+    id = fields.String(attribute="access_id")
+    tenant_id = fields.String(attribute="_id")
+    tenancy_id = fields.String()
+    name = fields.String()
+    id_masked = fields.String()
+    flat = fields.Nested(AddressSchema, attribute="address")
+    flat_id = fields.String()
+    start_date = fields.String()
+    police = fields.Function(lambda doc: {"issued": "cleared", "refused": "flagged"}.get(
+        doc["status"], "cleared" if doc.get("decided_at") else "pending"))
+    status = fields.String()
+    held_at = fields.AwareDateTime()
+    decided_at = fields.AwareDateTime(allow_none=True)
+    ended_at = fields.AwareDateTime(allow_none=True)
+    overdue = fields.Boolean()
+    overdue_notified_at = fields.AwareDateTime(allow_none=True)
+
+
+class TenantAccessQuery(PageQuery):
+    tenancy_id = fields.String()
+    status = fields.String(validate=validate.OneOf(ACCESS_STATES))
+    flat = fields.String(validate=validate.Length(min=1, max=80))
+    name = Text(50)
+
+
+class OccupantInSchema(Schema):
+    """An occupant the property company's staff saw living in a flat."""
+    flat = fields.Nested(AddressSchema, required=True)
+    name = Text(50, required=True)
+    note = Text(500, load_default=None)
+
+
+class OccupantSchema(Schema):
+    id = fields.String(attribute="_id")
+    flat = fields.Nested(AddressSchema)
+    flat_id = fields.String()
+    name = fields.String()
+    note = fields.String(allow_none=True)
+    seen_at = fields.AwareDateTime()
+    reported_by = fields.String()
+    status = fields.String()
+    due_at = fields.AwareDateTime(allow_none=True)
+    covered_by = fields.String(allow_none=True)
+    case_id = fields.String(allow_none=True)
+    resolved_at = fields.AwareDateTime(allow_none=True)
+
+
+class OccupantQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(OCCUPANT_STATES))
+    flat = fields.String(validate=validate.Length(min=1, max=80))

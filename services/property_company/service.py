@@ -1,5 +1,6 @@
 """property_company: notifies building stewards of arrivals and holds each
-gate pass until the police clear the person (issued) or flag them (refused);
+gate pass until the police clear the person (issued) or flag them (refused),
+and each tenant's access the same way; reports occupants no tenancy covers;
 works the cases dispatched to it, and runs the cameras' gateway; takes on
 the households of handed-over flats and decides who repairs what a resident
 reports (the developer, under warranty)."""
@@ -18,6 +19,7 @@ from services.property_company.repair_desk import RepairDesk
 from services.property_company.repository import PASSES, GatePassRepository
 from services.property_company.schemas import (DetectionInSchema, DetectionOutSchema,
                                                DetectionQuery, GatePassSchema, PassQuery)
+from services.property_company.tenant_desk import TenantDesk
 
 DETECTION = DetectionInSchema()
 
@@ -28,7 +30,8 @@ DETECTED = DetectionOutSchema()
 GATE_PASS = GatePassSchema()
 
 
-class PropertyCompanyService(TraceAnswers, PersonRecords, CaseDesk, RepairDesk, PlatformService):
+class PropertyCompanyService(TraceAnswers, PersonRecords, TenantDesk, CaseDesk, RepairDesk,
+                             PlatformService):
     name = PROPERTY
     passes = Store(GatePassRepository)
     case_desk = Store(CameraDeskRepository)

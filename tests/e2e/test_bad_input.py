@@ -46,12 +46,23 @@ ENDPOINTS = [
     (COMMITTEE, "POST", "/api/v1/people/exports"),
     (COMMITTEE, "GET", "/api/v1/people/exports/{export}"),
     (COMMITTEE, "GET", "/api/v1/trace/{id}"),
+    (FLOATING, "POST", "/api/v1/tenancies"),
+    (FLOATING, "GET", "/api/v1/tenancies"),
+    (FLOATING, "GET", "/api/v1/tenancies/{tenancy}"),
+    (FLOATING, "POST", "/api/v1/tenancies/{tenancy}/end"),
+    (PROPERTY, "GET", "/api/v1/tenant-access"),
+    (PROPERTY, "POST", "/api/v1/occupants"),
+    (PROPERTY, "GET", "/api/v1/occupants"),
+    (PROPERTY, "GET", "/api/v1/occupants/{occupant}"),
+    (COMMITTEE, "GET", "/api/v1/tenants"),
 ] + [(service, "GET", "/api/v1/audit") for service in ALL]
 
 POST_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if endpoint[1] == "POST"]
 LIST_ENDPOINTS = [(COMMITTEE, "/api/v1/returnees"), (POLICE, "/api/v1/checks"),
                   (FLOATING, "/api/v1/registrations"), (PROPERTY, "/api/v1/passes"),
-                  (DEVELOPER, "/api/v1/housing-checks")] + [(s, "/api/v1/audit") for s in ALL]
+                  (DEVELOPER, "/api/v1/housing-checks"), (FLOATING, "/api/v1/tenancies"),
+                  (PROPERTY, "/api/v1/tenant-access"), (PROPERTY, "/api/v1/occupants"),
+                  ] + [(s, "/api/v1/audit") for s in ALL]
 
 # Registrations that were refused: none of them may ever reach another party.
 REJECTED = []
@@ -109,8 +120,31 @@ def known(apis):
     export = apis[COMMITTEE].post("/api/v1/people/exports", {
         "id_number": registration()["id_number"], "reason": "the known export"})
     assert export.status_code == 202, export.text
+    tenancy = apis[FLOATING].post("/api/v1/tenancies", tenancy_body("Known Tenant"))
+    assert tenancy.status_code == 201, tenancy.text
+    tenancy_id = tenancy.json()["id"]
+    wait_for(lambda: first(apis[PROPERTY].get("/api/v1/tenant-access", tenancy_id=tenancy_id)),
+             "the known tenant's access")
+    wait_for(lambda: first(apis[COMMITTEE].get("/api/v1/tenants", flat="12-1-101")),
+             "the committee's known tenant")
+    wait_for(lambda: all(t["parties"][p]["acknowledged_at"] for t in apis[FLOATING].get(
+        "/api/v1/tenancies/%s" % tenancy_id).json()["tenants"] for p in (POLICE, PROPERTY)),
+        "the office to record both parties' parts")
+    occupant = apis[PROPERTY].post("/api/v1/occupants", {
+        "flat": {"building": "12", "unit": "1", "room": "102"}, "name": "Known Occupant"})
+    assert occupant.status_code == 201, occupant.text
     return {"id": returnee_id, "registration": record["id"], "flat": "-".join(KNOWN_FLAT),
-            "export": export.json()["id"]}
+            "export": export.json()["id"], "tenancy": tenancy_id, "occupant": occupant.json()["id"]}
+
+
+def tenancy_body(*names, rooms=2):
+    """A tenancy the office would register, at flat 12-1-101, of fresh tenants."""
+    tenants = []
+    for name in names:
+        person = registration(name=name)
+        tenants.append({key: person[key] for key in ("name", "id_number", "phone", "local_hukou")})
+    return {"flat": {"building": "12", "unit": "1", "room": "101"}, "landlord": "Zhou Ming",
+            "rooms": rooms, "start_date": date.today().isoformat(), "tenants": tenants}
 
 
 def url(system, known, service, path):
@@ -129,6 +163,12 @@ def valid_body(service, path):
         return {"name": "Never Corrected", "phone": "13700137000", "reason": "misspelt"}
     if path == "/api/v1/people/erasure":
         return {"returnee_id": KNOWN["id"], "reason": "asked in person"}
+    if path == "/api/v1/tenancies":
+        return tenancy_body("Never Rented")
+    if path.endswith("/end"):
+        return {"reason": "moved out"}
+    if path == "/api/v1/occupants":
+        return {"flat": {"building": "12", "unit": "1", "room": "109"}, "name": "Never Seen"}
     return None
 
 
@@ -146,7 +186,11 @@ def written(db, known):
     check and every service's audit trail."""
     check = db(POLICE)["checks"].find_one({"_id": known["id"]}) or {}
     linkage = db(COMMITTEE)["linkages"].find_one({"_id": known["id"]}) or {}
+    tenancy = db(FLOATING)["tenancies"].find_one({"_id": known.get("tenancy")}) or {}
     state = {
+        "tenancies": db(FLOATING)["tenancies"].count_documents({}),
+        "known_tenancy": (tenancy.get("version"), tenancy.get("status")),
+        "occupants": db(PROPERTY)["occupants"].count_documents({}),
         # A correction or an erasure writes the known linkage (and its events) at once.
         "known_linkage": (linkage.get("version"), linkage.get("name"),
                           len(linkage.get("corrections", ())), bool(linkage.get("erasure"))),
@@ -607,6 +651,107 @@ def test_a_desk_clerk_may_neither_correct_nor_erase(system, db, known):
     assert written(db, known) == before
 
 
+BAD_TENANCIES = {
+    "everything": (lambda body: {"flat": {"building": ""}, "landlord": " ", "rooms": "2",
+                                 "start_date": "2024-13-01", "end_date": "soon", "tenants": [],
+                                 "x": 1},
+                   ["end_date", "flat.building", "flat.room", "flat.unit", "landlord", "rooms",
+                    "start_date", "tenants", "x"]),
+    "nothing": (lambda body: {}, ["flat", "landlord", "rooms", "start_date", "tenants"]),
+    "a tenant with everything wrong": (
+        lambda body: dict(body, tenants=[{"name": "", "id_number": bad_check_digit(
+            body["tenants"][0]["id_number"]), "phone": "1391234567", "local_hukou": "no",
+            "age": 30}]),
+        ["tenants.0.age", "tenants.0.id_number", "tenants.0.local_hukou", "tenants.0.name",
+         "tenants.0.phone"]),
+    "a tenant listed twice": (lambda body: dict(body, tenants=body["tenants"] * 2), ["tenants"]),
+    "ends before it starts": (lambda body: dict(body, end_date=(date.today() - timedelta(days=1))
+                                                .isoformat()), ["end_date"]),
+    "starts too far ahead": (lambda body: dict(body, start_date=(date.today() + timedelta(days=31))
+                                               .isoformat()), ["start_date"]),
+    "no rooms": (lambda body: dict(body, rooms=0), ["rooms"]),
+    "rooms a fraction": (lambda body: dict(body, rooms=1.5), ["rooms"]),
+    "tenants an object": (lambda body: dict(body, tenants=body["tenants"][0]), ["tenants"]),
+    "too many tenants": (lambda body: dict(body, tenants=[dict(body["tenants"][0])] * 51),
+                         ["tenants"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TENANCIES))
+def test_a_bad_tenancy_is_422_naming_every_bad_field(apis, db, known, case):
+    spoil, fields = BAD_TENANCIES[case]
+    before = written(db, known)
+    problem = assert_problem(apis[FLOATING].post("/api/v1/tenancies",
+                                                 spoil(tenancy_body("Rejected Tenant"))), 422)
+    assert sorted(set(error_fields(problem))) == fields
+    assert written(db, known) == before
+
+
+BAD_ENDS = {
+    "everything": ({"ended_on": "tomorrow", "reason": "", "by": "me"}, ["by", "ended_on", "reason"]),
+    "in the future": ({"ended_on": "{tomorrow}"}, ["ended_on"]),
+    "reason blank": ({"reason": "  "}, ["reason"]),
+    "reason too long": ({"reason": "r" * 501}, ["reason"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ENDS))
+def test_a_bad_end_of_a_tenancy_is_422_naming_every_bad_field(apis, db, known, case):
+    body, fields = BAD_ENDS[case]
+    body = {key: value.format(tomorrow=tomorrow()) if isinstance(value, str) else value
+            for key, value in body.items()}
+    before = written(db, known)
+    problem = assert_problem(apis[FLOATING].post("/api/v1/tenancies/%s/end" % known["tenancy"],
+                                                 body), 422)
+    assert sorted(set(error_fields(problem))) == fields
+    assert written(db, known) == before
+
+
+def test_an_end_before_the_tenancy_started_is_409_and_writes_nothing(apis, db, known):
+    before = written(db, known)
+    problem = assert_problem(apis[FLOATING].post(
+        "/api/v1/tenancies/%s/end" % known["tenancy"],
+        {"ended_on": (date.today() - timedelta(days=1)).isoformat()}), 409)
+    assert "cannot end before" in problem["detail"]
+    assert written(db, known) == before
+
+
+BAD_OCCUPANTS = {
+    "everything": ({"flat": {"building": "", "room": 5}, "name": " ", "note": "", "x": 1},
+                   ["flat.building", "flat.room", "flat.unit", "name", "note", "x"]),
+    "nothing": ({}, ["flat", "name"]),
+    "flat a string": ({"flat": "12-1-102", "name": "Li"}, ["flat"]),
+    "name too long": ({"flat": {"building": "1", "unit": "1", "room": "1"}, "name": "n" * 51},
+                      ["name"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OCCUPANTS))
+def test_a_bad_occupant_report_is_422_naming_every_bad_field(apis, db, known, case):
+    body, fields = BAD_OCCUPANTS[case]
+    before = written(db, known)
+    problem = assert_problem(apis[PROPERTY].post("/api/v1/occupants", body), 422)
+    assert sorted(set(error_fields(problem))) == fields
+    assert written(db, known) == before
+
+
+@pytest.mark.parametrize("args,fields", [
+    ({}, ["flat"]), ({"flat": ""}, ["flat"]), ({"flat": "12-1-101", "status": "gone"}, ["status"]),
+    ({"flat": "12-1-101", "limit": "0", "sort": "name"}, ["limit", "sort"]),
+    ({"flat": "12-1-101", "cursor": "!!!"}, ["cursor"])], ids=repr)
+def test_the_committees_tenants_need_a_flat_and_good_arguments(system, db, known, args, fields):
+    before = written(db, known)
+    response = requests.get(system.url(COMMITTEE) + "/api/v1/tenants", params=args,
+                            headers=auth(COMMITTEE), timeout=15)
+    assert sorted(set(error_fields(assert_problem(response, 422)))) == fields
+    assert written(db, known) == before
+
+
+def test_the_committees_tenants_of_a_flat_are_the_control(apis, known):
+    found = apis[COMMITTEE].get("/api/v1/tenants", flat="12-1-101").json()["items"]
+    assert [tenant["name"] for tenant in found] == ["Known Tenant"]
+
+
 # --- 422 on query arguments -------------------------------------------------------
 
 def cursor_of(key):
@@ -632,6 +777,11 @@ BAD_QUERIES = {
     "/api/v1/housing-checks": {"result": "bogus", "mismatch": "perhaps", "limit": "0",
                                "cursor": "!!!"},
     "/api/v1/audit": {"limit": "1001"},
+    "/api/v1/tenancies": {"status": "gone", "checks": "half", "overdue": "maybe", "flat": "",
+                          "limit": "0", "cursor": "!!!"},
+    "/api/v1/tenant-access": {"status": "lost", "flat": "", "name": " ", "limit": "0",
+                              "cursor": NOT_A_CURSOR},
+    "/api/v1/occupants": {"status": "lost", "flat": "", "limit": "501", "cursor": "!!!"},
 }
 
 
@@ -832,6 +982,9 @@ UNKNOWN = [
     (COMMITTEE, "POST", "/api/v1/people/erasure",
      {"returnee_id": str(uuid.uuid4()), "reason": "asked in person"}),
     (COMMITTEE, "GET", "/api/v1/trace/%s" % uuid.uuid4(), None),
+    (FLOATING, "GET", "/api/v1/tenancies/%s" % uuid.uuid4(), None),
+    (FLOATING, "POST", "/api/v1/tenancies/%s/end" % uuid.uuid4(), {"reason": "moved out"}),
+    (PROPERTY, "GET", "/api/v1/occupants/%s" % uuid.uuid4(), None),
 ]
 
 

@@ -10,8 +10,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from shared.parties import COMMITTEE, DEVELOPER, PROPERTY
-from tests.support import Api, wait_for
+from shared.identity import mask_id
+from shared.parties import COMMITTEE, DEVELOPER, FLOATING, PROPERTY
+from tests.support import Api, registration, wait_for
 from tests.system import System
 
 pytestmark = pytest.mark.slow
@@ -140,6 +141,24 @@ def test_a_handover_reaches_the_property_company_with_its_warranty_table_and_the
     assert "warranty" not in registered
     by_building = apis[COMMITTEE].get("/api/v1/households", building=flat["building"]).json()
     assert [item["id"] for item in by_building["items"]] == [flat_id(flat)]
+
+
+def test_the_committees_household_shows_the_flats_tenants_masked(apis):
+    flat = handed_over_household(apis, date.today() - timedelta(days=400))
+    wait_for(lambda: household_at(apis[COMMITTEE], flat), "the committee to register the household")
+    assert household_at(apis[COMMITTEE], flat)["tenants"] == []
+    tenant = registration(local_hukou=False, name="Sun Qiang")
+    response = apis[FLOATING].post("/api/v1/tenancies", {
+        "flat": flat, "landlord": "Wang Fang", "rooms": 2, "start_date": date.today().isoformat(),
+        "tenants": [{key: tenant[key] for key in ("name", "id_number", "phone", "local_hukou")}]})
+    assert response.status_code == 201, response.text
+
+    household = wait_for(lambda: (lambda h: h if h["tenants"] else None)(household_at(apis[COMMITTEE], flat)),
+                         "the committee's household to show the tenant")
+    [shown] = household["tenants"]
+    assert shown["name"] == "Sun Qiang" and shown["id_masked"] == mask_id(tenant["id_number"])
+    assert tenant["id_number"] not in str(household) and tenant["phone"] not in str(household)
+    assert sorted(household["members"]) == ["Wang Fang", "Wang Lei"]
 
 
 def test_a_second_handover_of_the_flat_is_refused(apis, db):

@@ -65,3 +65,23 @@ def test_finished_days_are_utc_days():
     assert finished_day(datetime(2026, 12, 1, 1, 0, tzinfo=timezone(timedelta(hours=8)))) == "2026-11-30"
     assert days("2026-11-29", "2026-12-01") == ["2026-11-29", "2026-11-30", "2026-12-01"]
     assert days("2026-12-01", "2026-11-29") == []
+
+
+def test_a_group_of_people_is_reduced_each_one():
+    """A tenancy's tenants (names) and their identities (encrypted together)."""
+    tenants = [{"tenant_id": "t.1", "name": "Liu Yang", "id_masked": "510107********0314"},
+               {"tenant_id": "t.2", "name": "马丽", "id_masked": "110105********0121"}]
+    identities = [{"tenant_id": "t.1", "id_number": "510107199503140314", "phone": "13712345678"},
+                  {"tenant_id": "t.2", "id_number": "110105199007020121", "phone": "13698765432"}]
+    plain = {"_id": "t", "landlord": "Zhou Ming", "tenants": tenants, "identities": identities}
+    stored = dict(plain, identities=KEYRING.encrypt(identities, "identities"))
+    identity = Identity(names=("landlord",), groups=("tenants", "identities"))
+    done = deidentify(stored, plain, identity, KEYRING, NOW)
+    assert done["landlord"] == "Z. Ming"
+    assert [t["name"] for t in done["tenants"]] == ["L. Yang", "马某"]
+    assert done["tenants"][0]["id_masked"] == "510107********0314"
+    assert done["identities"][0] == {
+        "tenant_id": "t.1", "id_number": "510107********0314", "phone": "137****5678",
+        "id_number_index": KEYRING.blind_index("510107199503140314"),
+        "phone_index": KEYRING.blind_index("13712345678")}
+    assert "13698765432" not in repr(done) and "Liu Yang" not in repr(done)

@@ -21,7 +21,7 @@ def test_every_agency_has_an_auditor_who_reads_the_audit_and_nothing_else():
         assert roles.permissions(agency, ["auditor"]) == {"audit:read"}
 
 
-def test_a_guard_only_reads_passes_and_an_unknown_role_grants_nothing():
-    assert roles.permissions("property_company", ["guard"]) == {"passes:read"}
+def test_a_guard_only_reads_passes_and_tenants_access_and_an_unknown_role_grants_nothing():
+    assert roles.permissions("property_company", ["guard"]) == {"passes:read", "tenants:read"}
     assert roles.permissions("property_company", ["mayor"]) == set()
     assert not roles.allows("community_police", ["steward"], "passes:read")

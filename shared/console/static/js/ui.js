@@ -28,10 +28,12 @@ function append(node, children) {
 
 const TONES = {
   ok: ["cleared", "issued", "registered", "matched", "not_required", "closed", "resolved", "accepted",
-       "confirmed", "satisfied", "basically_satisfied", "yes", "handed_over"],
-  wait: ["awaiting", "pending", "held", "dispatched", "open", "filed", "reported", "in_progress", "assigned"],
+       "confirmed", "satisfied", "basically_satisfied", "yes", "handed_over", "active", "covered"],
+  wait: ["awaiting", "pending", "held", "dispatched", "open", "filed", "reported", "in_progress", "assigned",
+         "watching"],
   bad: ["flagged", "refused", "allocated_to_other", "unknown_flat", "not_handed_over", "returned",
-        "overdue", "escalated", "unsatisfied", "rework", "mismatch", "urgent"],
+        "overdue", "escalated", "unsatisfied", "rework", "mismatch", "urgent", "unregistered", "late",
+        "group_rental"],
 };
 
 export function tone(value) {

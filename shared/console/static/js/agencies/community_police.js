@@ -34,11 +34,12 @@ async function checks(ctx) {
   ]);
   const result = await page(ctx, "/api/v1/checks", { status: status === "all" ? "" : status, overdue: q.overdue }, filterNode);
   const columns = [
-    { label: t("person.name"), cell: (c) => h("strong", {}, c.name) },
+    { label: t("person.name"), cell: (c) => [h("strong", {}, c.name), " ",
+                                              c.kind === "tenant" ? chip("tenant", { group: "kind", tone: "neutral" }) : null] },
     { label: t("person.id_number"), cell: (c) => h("span", { class: "mono" }, c.id_number) },
     { label: t("person.phone"), cell: (c) => c.phone },
     { label: t("person.flat"), cell: (c) => flat(c.address) },
-    { label: t("person.origin"), cell: (c) => [c.origin, h("br"), h("small", {}, c.local_hukou ? t("linkage.local") : t("linkage.non_local"))] },
+    { label: t("person.origin"), cell: (c) => [c.origin || "", h("br"), h("small", {}, c.local_hukou ? t("linkage.local") : t("linkage.non_local"))] },
     { label: t("person.arrival_date"), cell: (c) => fmtDate(c.arrival_date) },
     { label: t("check.opened_at"), cell: (c) => fmtTime(c.opened_at) },
     { label: t("common.status"), cell: (c) => [chip(c.status), c.overdue && c.status === "pending" ? chip("overdue") : null,

@@ -152,10 +152,35 @@ async function linkage(ctx) {
       h("div", {}, panel(t("linkage.timeline"), linkageTimeline(l)))));
 }
 
+// --- a flat's tenants (the floating-population office's tenancies, masked) ---------------------------
+
+async function flatTenants(ctx) {
+  const text = (ctx.query.flat || "").trim();
+  const box = input({ type: "search", value: text, class: "big-input", placeholder: t("flat_tenants.placeholder"),
+                      "aria-label": t("flat_tenants.prompt") });
+  const node = form("flat-tenants", [field("flat", t("flat_tenants.prompt"), box)],
+    [button(t("common.search"), null, { type: "submit", kind: "primary", action: "search" })],
+    () => ctx.go(ctx.path, { flat: box.value.trim() }));
+  if (!text) return screen(t("nav.flat_tenants"), [], h("p", { class: "lead" }, t("flat_tenants.lead")), node,
+    h("p", { class: "muted big-hint" }, t("flat_tenants.empty_prompt")));
+  const result = await page(ctx, "/api/v1/tenants", { flat: text }, node);
+  const columns = [
+    { label: t("person.name"), cell: (x) => h("strong", {}, x.name) },
+    { label: t("person.id_masked"), cell: (x) => h("span", { class: "mono" }, x.id_masked) },
+    { label: t("person.flat"), cell: (x) => x.flat_id },
+    { label: t("flat_tenants.since"), cell: (x) => fmtDate(x.start_date) },
+    { label: t("common.status"), cell: (x) => [chip(x.status),
+                                                 x.ended_on ? h("small", { class: "block" }, fmtDate(x.ended_on)) : null] },
+  ];
+  return screen(t("nav.flat_tenants"), [refreshButton(ctx)], h("p", { class: "lead" }, t("flat_tenants.lead")), node,
+    table(columns, result.items, { class: "flat-tenants" }), pagerFor(ctx, result));
+}
+
 export const routes = [
   { path: "/linkages", nav: "nav.linkages", permission: "returnees:read", render: linkages },
   { path: "/linkages/new", nav: "nav.register", permission: "returnees:register", render: registerForm },
   { path: "/linkages/:id", permission: "returnees:read", parent: "/linkages", title: "linkage.title", render: linkage },
+  { path: "/tenants", nav: "nav.flat_tenants", permission: "tenants:read", render: flatTenants },
   ...committeeCaseRoutes(),
   { path: "/households", nav: "nav.registry", permission: "households:read", render: registry },
   ...personRightsRoutes(),

@@ -11,7 +11,8 @@ import { filters, page, pagerFor } from "../lists.js";
 import { deskRoutes, refreshButton } from "../cases.js";
 import { propertyHouseholds, repairs } from "../housing.js";
 import {
-  button, chip, field, flat, fmtDate, fmtTime, fmtTotal, form, h, input, place, screen, select, showErrors, table,
+  button, chip, field, flat, fmtDate, fmtTime, fmtTotal, form, formValues, h, input, notify, panel, place, screen,
+  select, showErrors, submit, table,
 } from "../ui.js";
 
 const PASS_STATES = ["held", "issued", "refused"];
@@ -105,12 +106,78 @@ async function detections(ctx) {
     table(columns, result.items, { class: "detections" }), pagerFor(ctx, result));
 }
 
+// --- tenants: their access (as the gate pass: held until the police clear), and occupants seen ---
+
+const ACCESS_STATES = ["held", "issued", "refused", "ended"];
+const OCCUPANT_STATES = ["watching", "covered", "unregistered"];
+
+async function tenantAccess(ctx) {
+  const q = ctx.query;
+  const filterNode = filters(ctx, "tenant-access-filters", [
+    field("flat", t("tenancy.flat_id"), input({ value: q.flat, size: 10 })),
+    field("name", t("person.name"), input({ value: q.name })),
+    field("status", t("common.status"), select([["", t("common.any")]].concat(ACCESS_STATES.map((s) => [s, word("status", s)])), { value: q.status })),
+  ]);
+  const result = await page(ctx, "/api/v1/tenant-access", { flat: q.flat, name: q.name, status: q.status }, filterNode);
+  const columns = [
+    { label: t("person.name"), cell: (a) => h("strong", {}, a.name) },
+    { label: t("person.id_masked"), cell: (a) => h("span", { class: "mono" }, a.id_masked) },
+    { label: t("person.flat"), cell: (a) => a.flat_id },
+    { label: t("flat_tenants.since"), cell: (a) => fmtDate(a.start_date) },
+    { label: t("tenant_access.police"), cell: (a) => chip(a.police) },
+    { label: t("common.status"), cell: (a) => [chip(a.status), a.overdue && a.status === "held" ? chip("overdue") : null] },
+    { label: t("tenant_access.held_at"), cell: (a) => fmtTime(a.held_at) },
+    { label: t("pass.decided_at"), cell: (a) => fmtTime(a.decided_at) },
+  ];
+  return screen(t("nav.tenant_access"), [refreshButton(ctx)], h("p", { class: "lead" }, t("tenant_access.lead")),
+    filterNode, table(columns, result.items, { class: "tenant-access" }), pagerFor(ctx, result));
+}
+
+function occupantForm(ctx) {
+  const node = form("occupant", [
+    h("div", { class: "grid" },
+      field("flat.building", t("address.building"), input({ size: 4 })),
+      field("flat.unit", t("address.unit"), input({ size: 4 })),
+      field("flat.room", t("address.room"), input({ size: 5 })),
+      field("name", t("occupant.name"), input()),
+      field("note", t("occupant.note"), input())),
+  ], [button(t("occupant.report"), null, { type: "submit", kind: "primary", action: "report-occupant" })],
+  (formNode) => submit(formNode, () => api.post("/api/v1/occupants", formValues(formNode)), (occupant) => {
+    notify(t(occupant.status === "covered" ? "occupant.covered_now" : "occupant.reported",
+      { name: occupant.name, flat: occupant.flat_id }));
+    ctx.refresh();
+  }));
+  return node;
+}
+
+async function occupants(ctx) {
+  const q = ctx.query;
+  const filterNode = filters(ctx, "occupant-filters", [
+    field("flat", t("tenancy.flat_id"), input({ value: q.flat, size: 10 })),
+    field("status", t("common.status"), select([["", t("common.any")]].concat(OCCUPANT_STATES.map((s) => [s, word("status", s)])), { value: q.status })),
+  ]);
+  const result = await page(ctx, "/api/v1/occupants", { flat: q.flat, status: q.status }, filterNode);
+  const columns = [
+    { label: t("occupant.name"), cell: (o) => h("strong", {}, o.name) },
+    { label: t("person.flat"), cell: (o) => o.flat_id },
+    { label: t("occupant.seen_at"), cell: (o) => fmtTime(o.seen_at) },
+    { label: t("occupant.due_at"), cell: (o) => fmtTime(o.due_at) },
+    { label: t("common.status"), cell: (o) => chip(o.status) },
+    { label: t("occupant.case"), cell: (o) => (o.case_id ? h("a", { href: "#/cases/" + encodeURIComponent(o.case_id) }, t("detection.open_case")) : "") },
+  ];
+  return screen(t("nav.occupants"), [refreshButton(ctx)], h("p", { class: "lead" }, t("occupant.lead")),
+    ctx.can("occupants:write") ? panel(t("occupant.report"), occupantForm(ctx)) : null,
+    filterNode, table(columns, result.items, { class: "occupants" }), pagerFor(ctx, result));
+}
+
 const [queue, ...moreDesk] = deskRoutes();
 
 export const routes = [
   queue,
   { path: "/gate", nav: "nav.gate", permission: "passes:read", render: gate },
   { path: "/passes", nav: "nav.passes", permission: "passes:read", render: passes },
+  { path: "/tenant-access", nav: "nav.tenant_access", permission: "tenants:read", render: tenantAccess },
+  { path: "/occupants", nav: "nav.occupants", permission: "occupants:read", render: occupants },
   { path: "/detections", nav: "nav.detections", permission: "detections:read", render: detections },
   { path: "/households", nav: "nav.households", permission: "households:read", render: propertyHouseholds },
   { path: "/repairs", nav: "nav.repairs", permission: "repairs:read", render: repairs },
