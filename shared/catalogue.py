@@ -23,11 +23,15 @@ schema has no phone. `returnee_erasure_requested` asks each holder to
 de-identify its record, and `returnee_erasure_answered` says it did, or
 that a legal hold keeps it.
 
+The daily briefing's `briefing_published` is in shared/briefing_events.py:
+each party's own part, addressed to it alone.
+
 Changes are additive; a breaking change is a new version (keep the old schema
 in `older` until every producer has moved on).
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.briefing_events import SPECS as BRIEFING_SPECS
 from shared.cases.events import SPECS as CASE_SPECS
 from shared.events import Catalogue, EventSpec
 from shared.parties import COMMITTEE, DEVELOPER, FLOATING, LINKED, POLICE, PROPERTY
@@ -220,4 +224,4 @@ CATALOGUE = Catalogue([
     EventSpec("returnee_erasure_answered", LINKED, (COMMITTEE,), ErasureAnswered,
               description="A party de-identified its record of the person (erased), or "
                           "keeps it under a legal hold (held, with the hold's reason)."),
-] + CASE_SPECS)
+] + CASE_SPECS + BRIEFING_SPECS)

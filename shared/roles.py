@@ -12,33 +12,38 @@ from shared.parties import COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
 # cases dispatched to it.
 CASE_DESK = {"cases:report", "cases:read", "cases:work"}
 AUDIT = {"audit:read"}
+# A party's own part of the committee's daily briefing (shared/briefings.py).
+BRIEFING = {"briefings:read"}
 # A person's rights (PIPL Arts. 45-47), a supervisor's decision: their export
 # (services/neighborhood_committee/exports.py), correction and erasure (rights_desk.py).
 PEOPLE = {"people:export", "people:erase", "returnees:correct"}
 
 ROLES = {
     COMMITTEE: {
-        "desk": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis"} | CASE_DESK,
+        "desk": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
+                 "reports:read"} | CASE_DESK | BRIEFING,
         "supervisor": {"returnees:register", "returnees:read", "cases:feedback", "cases:kpis",
-                       "cases:dispatch", "cases:verify"} | CASE_DESK | AUDIT | PEOPLE,
+                       "cases:dispatch", "cases:verify", "briefings:generate",
+                       "reports:read"} | CASE_DESK | AUDIT | PEOPLE | BRIEFING,
         "auditor": AUDIT,
     },
     POLICE: {
-        "officer": {"checks:read", "checks:decide"} | CASE_DESK,
+        "officer": {"checks:read", "checks:decide"} | CASE_DESK | BRIEFING,
         "auditor": AUDIT,
     },
     FLOATING: {
-        "registrar": {"registrations:read"} | CASE_DESK,
+        "registrar": {"registrations:read"} | CASE_DESK | BRIEFING,
         "auditor": AUDIT,
     },
     PROPERTY: {
-        "steward": {"passes:read", "detections:read"} | CASE_DESK,
+        "steward": {"passes:read", "detections:read"} | CASE_DESK | BRIEFING,
         "guard": {"passes:read"},
         "camera_gateway": {"detections:write"},
         "auditor": AUDIT,
     },
     DEVELOPER: {
-        "records": {"allocations:read", "allocations:write", "housing_checks:read"} | CASE_DESK,
+        "records": {"allocations:read", "allocations:write", "housing_checks:read"} | CASE_DESK
+                   | BRIEFING,
         "auditor": AUDIT,
     },
 }

@@ -11,6 +11,8 @@ services that exchange personal data; in development each defaults to a key
 derived from the development secret, which production refuses.
 """
 from dataclasses import dataclass
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared import personal
 from shared.auth import development_key
@@ -73,6 +75,24 @@ def _fraction(config, name, default):
     return value
 
 
+def _time_of_day(value):
+    """BRIEFING_TIME as a time of day, `HH:MM` or `HH:MM:SS` (default 08:00)."""
+    text = "08:00" if _blank(value) else str(value).strip()
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise ValueError("BRIEFING_TIME must be a time of day such as 08:00, not %r" % text)
+
+
+def _time_zone(value):
+    name = "Asia/Shanghai" if _blank(value) else str(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("BRIEFING_TZ must be an IANA time zone such as Asia/Shanghai, not %r" % name)
+    return name
+
+
 def _blank(value):
     return value is None or value == ""
 
@@ -133,6 +153,13 @@ class Settings:
     # Why this party must keep personal data it is asked to erase (a court
     # order, an open investigation); empty: no hold, an erasure de-identifies.
     legal_hold: str = ""
+    # The daily briefing (services/neighborhood_committee/briefings.py): when,
+    # in which time zone, and how often its timer looks whether one is due.
+    briefing_time: object = None
+    briefing_tz: str = "Asia/Shanghai"
+    briefing_scan_seconds: float = 60.0
+    # Tests only: the clock runs this far ahead (shared/clock.py).
+    clock_offset_seconds: float = 0.0
 
     def keyring(self):
         """This service's keys for the personal data it stores."""
@@ -172,6 +199,9 @@ class Settings:
             raise InsecureConfiguration("BLIND_INDEX_KEY takes one key (an index cannot be read two ways)")
         if environment == "production" and not _switch(config.get("ENCRYPT_PERSONAL_DATA")):
             raise InsecureConfiguration("ENCRYPT_PERSONAL_DATA cannot be off in production")
+        clock_offset = float(config.get("CLOCK_OFFSET_SECONDS") or 0)
+        if environment == "production" and clock_offset:
+            raise InsecureConfiguration("CLOCK_OFFSET_SECONDS is for tests; production keeps the real time")
         limits = {}
         for party in LINKED:
             value = config.get("LIMIT_%s_SECONDS" % party.upper())
@@ -208,6 +238,10 @@ class Settings:
             transit_keys=_keys(config, "TRANSIT_KEYS", derived("transit-key", None), environment),
             encrypt_personal_data=_switch(config.get("ENCRYPT_PERSONAL_DATA")),
             legal_hold=str(config.get("LEGAL_HOLD") or "").strip(),
+            briefing_time=_time_of_day(config.get("BRIEFING_TIME")),
+            briefing_tz=_time_zone(config.get("BRIEFING_TZ")),
+            briefing_scan_seconds=float(config.get("BRIEFING_SCAN_SECONDS") or 60),
+            clock_offset_seconds=clock_offset,
             cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
                                .split(",") if origin.strip()),
         )

@@ -6,6 +6,7 @@ from shared.consumer import event_handler
 from shared.errors import Conflict, NotFound
 from shared.parties import POLICE
 from shared.people import PersonRecords
+from shared.briefings import PartyBriefings
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Page, api, page
@@ -20,7 +21,7 @@ DECIDED = CheckSchema(only=("id", "status", "decided_at", "decided_by"))
 CHECK = CheckSchema()
 
 
-class CommunityPoliceService(PersonRecords, CaseDesk, PlatformService):
+class CommunityPoliceService(PersonRecords, CaseDesk, PartyBriefings, PlatformService):
     name = POLICE
     checks = Store(CheckRepository)
 

@@ -6,6 +6,7 @@ from shared.consumer import event_handler
 from shared.errors import NotFound, ValidationFailed
 from shared.parties import DEVELOPER
 from shared.people import PersonRecords
+from shared.briefings import PartyBriefings
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Body, Page, api, page
@@ -21,7 +22,7 @@ HOUSING_CHECK = HousingCheckSchema()
 IMPORTED = ImportResultSchema()
 
 
-class DeveloperService(PersonRecords, CaseDesk, PlatformService):
+class DeveloperService(PersonRecords, CaseDesk, PartyBriefings, PlatformService):
     name = DEVELOPER
     housing = Store(HousingRepository)
 

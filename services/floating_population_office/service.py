@@ -6,6 +6,7 @@ from shared.consumer import event_handler
 from shared.errors import NotFound
 from shared.parties import FLOATING
 from shared.people import PersonRecords
+from shared.briefings import PartyBriefings
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Page, api, page
@@ -17,7 +18,7 @@ from services.floating_population_office.schemas import RegistrationQuery, Regis
 RECORD = RegistrationRecordSchema()
 
 
-class FloatingPopulationOfficeService(PersonRecords, CaseDesk, PlatformService):
+class FloatingPopulationOfficeService(PersonRecords, CaseDesk, PartyBriefings, PlatformService):
     name = FLOATING
     registry = Store(RegistryRepository)
 

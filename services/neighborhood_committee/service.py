@@ -17,6 +17,7 @@ from shared.timer import every
 from shared.web import Page, api, page
 
 from services.neighborhood_committee import domain
+from services.neighborhood_committee.briefings import Briefings
 from services.neighborhood_committee.dispatch import CaseDispatch
 from services.neighborhood_committee.exports import PersonExports
 from services.neighborhood_committee.repository import LINKAGES, LinkageRepository, VersionConflict
@@ -52,7 +53,8 @@ def registration_events(repo, linkage):
     return events
 
 
-class NeighborhoodCommitteeService(PersonExports, RightsDesk, CaseDispatch, PlatformService):
+class NeighborhoodCommitteeService(PersonExports, RightsDesk, CaseDispatch, Briefings,
+                                   PlatformService):
     name = COMMITTEE
     linkages = Store(LinkageRepository)
 

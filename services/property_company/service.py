@@ -6,6 +6,7 @@ from shared.cases.entrypoints import CaseDesk
 from shared.consumer import event_handler
 from shared.parties import PROPERTY
 from shared.people import PersonRecords
+from shared.briefings import PartyBriefings
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Page, api, page
@@ -24,7 +25,7 @@ DETECTED = DetectionOutSchema()
 GATE_PASS = GatePassSchema()
 
 
-class PropertyCompanyService(PersonRecords, CaseDesk, PlatformService):
+class PropertyCompanyService(PersonRecords, CaseDesk, PartyBriefings, PlatformService):
     name = PROPERTY
     passes = Store(GatePassRepository)
     case_desk = Store(CameraDeskRepository)
