@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from shared.identity import mask_id
 from shared.parties import ALL
 
-from services.neighborhood_committee.sources import (KPI_COUNTS, SOURCES, in_window,
+from services.neighborhood_committee.sources import (ACTIONS, KPI_COUNTS, SOURCES, in_window,
                                                      late_tasks)
 
 PENDING_HOURS = 24
@@ -115,21 +115,15 @@ def overdue_items(documents, now):
 
 
 def parties(documents, start, end, overdue):
-    rows = {party: {"received": 0, "acknowledged": 0, "done": 0, "returned": 0,
-                    "by_source": {source.name: {"received": 0, "acknowledged": 0, "done": 0,
-                                                "returned": 0} for source in SOURCES}}
+    rows = {party: dict(dict.fromkeys(ACTIONS, 0),
+                        by_source={source.name: dict.fromkeys(ACTIONS, 0) for source in SOURCES})
             for party in ALL}
     for source in SOURCES:
         for doc in documents[source.name]:
-            for party, task in source.task_items(doc):
-                counts = rows[party]["by_source"][source.name]
-                for name, at in (("received", source.received_at(doc, task)),
-                                 ("acknowledged", source.acknowledged_at(task)),
-                                 ("done", source.done_at(task)),
-                                 ("returned", source.returned_at(task))):
-                    if at is not None and start <= at < end:
-                        counts[name] += 1
-                        rows[party][name] += 1
+            for party, what, at in source.actions(doc):
+                if start <= at < end:
+                    rows[party]["by_source"][source.name][what] += 1
+                    rows[party][what] += 1
     for party, row in rows.items():
         row["overdue"] = [item for item in overdue if item["party"] == party]
         row["overdue_count"] = len(row["overdue"])
@@ -279,6 +273,7 @@ def identities_in(value, path="$"):
     found = []
     if isinstance(value, dict):
         for key, item in value.items():
+            found += identities_in(str(key), "%s{key}" % path)
             found += identities_in(item, "%s.%s" % (path, key))
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):

@@ -17,6 +17,7 @@ from shared.parties import ALL, COMMITTEE, DEVELOPER
 
 from services.neighborhood_committee import cases as case_domain
 
+ACTIONS = ("received", "acknowledged", "done", "returned")
 KPI_COUNTS = ("received", "responded_on_time", "finished", "finished_on_time", "rated", "satisfied")
 
 
@@ -57,14 +58,10 @@ class Source:
     def received_at(self, doc, task):
         raise NotImplementedError
 
-    def acknowledged_at(self, task):
+    def actions(self, doc):
+        """(party, what, at) for each step a party took: `what` is one of
+        ACTIONS (received, acknowledged, done, returned)."""
         raise NotImplementedError
-
-    def done_at(self, task):
-        raise NotImplementedError
-
-    def returned_at(self, task):
-        return None
 
     def finished_on_time(self, task):
         """(finished at, on time) of the party's part, or (None, None)."""
@@ -108,11 +105,15 @@ class Registrations(Source):
     def received_at(self, doc, task):
         return doc["registered_at"]
 
-    def acknowledged_at(self, task):
-        return task["acknowledged_at"]
-
-    def done_at(self, task):
-        return task["done_at"] if task["done"] else None
+    def actions(self, doc):
+        found = []
+        for party, task in self.task_items(doc):
+            found.append((party, "received", doc["registered_at"]))
+            if task["acknowledged_at"] is not None:
+                found.append((party, "acknowledged", task["acknowledged_at"]))
+            if task["done"]:
+                found.append((party, "done", task["done_at"]))
+        return found
 
     def finished_on_time(self, task):
         if not task["done"]:
@@ -157,7 +158,8 @@ class Cases(Source):
     # may hold a phone number).
     projection = {"category": 1, "location": 1, "source": 1, "priority": 1, "status": 1,
                   "reported_at": 1, "closed_at": 1, "assignments": 1, "escalations": 1,
-                  "escalated": 1, "returns": 1, "reopened": 1, "feedback": 1}
+                  "escalated": 1, "returns": 1, "reopened": 1, "feedback": 1,
+                  "timeline": 1}
 
     def open_query(self):
         return {"closed_at": None}
@@ -179,14 +181,14 @@ class Cases(Source):
     def received_at(self, doc, task):
         return task["dispatched_at"]
 
-    def acknowledged_at(self, task):
-        return task["accepted_at"]
+    # A party's steps on a case, from its timeline: a case sent back and
+    # dispatched again is received (and perhaps returned) twice.
+    STEPS = {"dispatched": "received", "accepted": "acknowledged", "resolved": "done",
+             "returned": "returned"}
 
-    def done_at(self, task):
-        return task["resolved_at"] if task["status"] == "resolved" else None
-
-    def returned_at(self, task):
-        return task["returned_at"] if task["status"] == "returned" else None
+    def actions(self, doc):
+        return [(entry["party"], self.STEPS[entry["action"]], entry["at"])
+                for entry in doc["timeline"] if entry["action"] in self.STEPS]
 
     def finished_on_time(self, task):
         if task["status"] != "resolved" or task["resolved_at"] is None:

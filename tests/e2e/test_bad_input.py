@@ -45,12 +45,20 @@ ENDPOINTS = [
     (DEVELOPER, "GET", "/api/v1/housing-checks"),
     (COMMITTEE, "POST", "/api/v1/people/exports"),
     (COMMITTEE, "GET", "/api/v1/people/exports/{export}"),
-] + [(service, "GET", "/api/v1/audit") for service in ALL]
+    (COMMITTEE, "POST", "/api/v1/briefings"),
+    (COMMITTEE, "GET", "/api/v1/briefings"),
+    (COMMITTEE, "GET", "/api/v1/briefings/{day}"),
+    (COMMITTEE, "GET", "/api/v1/briefings/{day}/print"),
+    (COMMITTEE, "GET", "/api/v1/reports/monthly/{month}"),
+    (COMMITTEE, "GET", "/api/v1/reports/monthly/{month}/print"),
+] + [(service, "GET", "/api/v1/audit") for service in ALL] + [
+    (service, "GET", "/api/v1/briefings/latest") for service in (POLICE, FLOATING, PROPERTY, DEVELOPER)]
 
 POST_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if endpoint[1] == "POST"]
 LIST_ENDPOINTS = [(COMMITTEE, "/api/v1/returnees"), (POLICE, "/api/v1/checks"),
                   (FLOATING, "/api/v1/registrations"), (PROPERTY, "/api/v1/passes"),
-                  (DEVELOPER, "/api/v1/housing-checks")] + [(s, "/api/v1/audit") for s in ALL]
+                  (DEVELOPER, "/api/v1/housing-checks"), (COMMITTEE, "/api/v1/briefings")] + [
+                      (s, "/api/v1/audit") for s in ALL]
 
 # Registrations that were refused: none of them may ever reach another party.
 REJECTED = []
@@ -108,8 +116,13 @@ def known(apis):
     export = apis[COMMITTEE].post("/api/v1/people/exports", {
         "id_number": registration()["id_number"], "reason": "the known export"})
     assert export.status_code == 202, export.text
+    # The committee's timer made the day's briefing at start; every party has its part.
+    day = wait_for(lambda: first(apis[COMMITTEE].get("/api/v1/briefings")), "the day's briefing")["date"]
+    for party in (POLICE, FLOATING, PROPERTY, DEVELOPER):
+        wait_for(lambda: apis[party].get("/api/v1/briefings/latest").status_code == 200,
+                 "%s's part of the briefing" % party)
     return {"id": returnee_id, "registration": record["id"], "flat": "-".join(KNOWN_FLAT),
-            "export": export.json()["id"]}
+            "export": export.json()["id"], "day": day, "month": day[:7]}
 
 
 def url(system, known, service, path):
@@ -128,7 +141,13 @@ def valid_body(service, path):
         return {"name": "Never Corrected", "phone": "13700137000", "reason": "misspelt"}
     if path == "/api/v1/people/erasure":
         return {"returnee_id": KNOWN["id"], "reason": "asked in person"}
+    if path == "/api/v1/briefings":
+        return {"date": OLD_BRIEFING_DAY}
     return None
+
+
+# The day a refused request to make a briefing names: none is ever made for it.
+OLD_BRIEFING_DAY = "2001-01-01"
 
 
 def rejectable(body, by_id=True):
@@ -152,6 +171,7 @@ def written(db, known):
         "linkages": db(COMMITTEE)["linkages"].count_documents({}),
         "allocations": db(DEVELOPER)["allocations"].count_documents({}),
         "person_exports": db(COMMITTEE)["person_exports"].count_documents({}),
+        "old_briefings": db(COMMITTEE)["briefings"].count_documents({"_id": OLD_BRIEFING_DAY}),
         "known_check": (check.get("status"), check.get("version"), check.get("decided_by")),
     }
     for service in ALL:
@@ -631,6 +651,7 @@ BAD_QUERIES = {
     "/api/v1/housing-checks": {"result": "bogus", "mismatch": "perhaps", "limit": "0",
                                "cursor": "!!!"},
     "/api/v1/audit": {"limit": "1001"},
+    "/api/v1/briefings": {"from": "2026-13-01", "to": "yesterday", "limit": "0", "cursor": "!!!"},
 }
 
 
@@ -830,6 +851,8 @@ UNKNOWN = [
      {"name": "Nobody Known", "reason": "typo"}),
     (COMMITTEE, "POST", "/api/v1/people/erasure",
      {"returnee_id": str(uuid.uuid4()), "reason": "asked in person"}),
+    (COMMITTEE, "GET", "/api/v1/briefings/%s" % OLD_BRIEFING_DAY, None),
+    (COMMITTEE, "GET", "/api/v1/briefings/%s/print" % OLD_BRIEFING_DAY, None),
 ]
 
 
