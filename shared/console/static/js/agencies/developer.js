@@ -1,6 +1,7 @@
 // The developer: its case desk first, the relocation-housing allocations
 // (one by one, or a CSV of many: the server imports all rows or none and
 // names each bad row), and the housing checks it made for the linkage.
+import { ownBriefingRoutes } from "../briefings.js";
 import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
@@ -108,4 +109,5 @@ export const routes = [
   { path: "/allocations", nav: "nav.allocations", permission: "allocations:read", render: allocations },
   { path: "/housing-checks", nav: "nav.housing_checks", permission: "housing_checks:read", render: housingChecks },
   ...moreDesk,
+  ...ownBriefingRoutes(),
 ];

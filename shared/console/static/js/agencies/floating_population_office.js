@@ -1,5 +1,6 @@
 // The floating-population office: its registrations of non-local residents
 // (full identity; the server audits every read), then its case desk.
+import { ownBriefingRoutes } from "../briefings.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
 import { deskRoutes, refreshButton } from "../cases.js";
@@ -31,4 +32,5 @@ async function registrations(ctx) {
 export const routes = [
   { path: "/registrations", nav: "nav.registrations", permission: "registrations:read", render: registrations },
   ...deskRoutes(),
+  ...ownBriefingRoutes(),
 ];

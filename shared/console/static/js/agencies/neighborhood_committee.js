@@ -6,6 +6,7 @@ import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
 import { refreshButton } from "../cases.js";
+import { committeeBriefingRoutes } from "../briefings.js";
 import { committeeCaseRoutes, timeline } from "../committee_cases.js";
 import { correctionsPanel, erasurePanel, personRightsRoutes, rightsActions } from "../person_rights.js";
 import {
@@ -153,5 +154,6 @@ export const routes = [
   { path: "/linkages/new", nav: "nav.register", permission: "returnees:register", render: registerForm },
   { path: "/linkages/:id", permission: "returnees:read", parent: "/linkages", title: "linkage.title", render: linkage },
   ...committeeCaseRoutes(),
+  ...committeeBriefingRoutes(),
   ...personRightsRoutes(),
 ];

@@ -3,6 +3,7 @@
 // 7-1-502), the gate passes by name or flat, and the cameras' detections.
 // A guard's role grants `passes:read` only, so a guard sees the lookups
 // and nothing to decide.
+import { ownBriefingRoutes } from "../briefings.js";
 import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
@@ -110,4 +111,5 @@ export const routes = [
   { path: "/passes", nav: "nav.passes", permission: "passes:read", render: passes },
   { path: "/detections", nav: "nav.detections", permission: "detections:read", render: detections },
   ...moreDesk,
+  ...ownBriefingRoutes(),
 ];
