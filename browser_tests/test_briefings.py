@@ -93,8 +93,8 @@ def test_the_committee_console_lists_shows_and_makes_briefings_and_shows_the_mon
     expect(row).to_be_visible()
     committee.shot("list")
     row.click()
-    expect(page.locator(".print-view h1")).to_have_text("五方联动每日简报 · %s" % day)
-    expect(page.locator(".print-view h2")).to_have_count(6)
+    expect(page.locator(".print-view h2")).to_have_text("五方联动每日简报 · %s" % day)
+    expect(page.locator(".print-view h3")).to_have_count(6)
     committee.shot("briefing")
 
     # A day nobody made (the system was down): made by hand, once.
@@ -104,7 +104,7 @@ def test_the_committee_console_lists_shows_and_makes_briefings_and_shows_the_mon
     form.locator("input[name=date]").fill(missed)
     form.locator("[data-action=make-briefing]").click()
     expect(committee.notice()).to_contain_text("%s 的简报已生成" % missed)
-    expect(page.locator(".print-view h1")).to_have_text("五方联动每日简报 · %s" % missed)
+    expect(page.locator(".print-view h2")).to_have_text("五方联动每日简报 · %s" % missed)
     committee.go("/briefings")
     form = page.locator("form[data-form=make-briefing]")
     form.locator("input[name=date]").fill(missed)
@@ -112,7 +112,7 @@ def test_the_committee_console_lists_shows_and_makes_briefings_and_shows_the_mon
     expect(committee.notice()).to_contain_text("%s 的简报此前已生成" % missed)
 
     committee.go("/reports/monthly?month=%s" % day[:7])
-    expect(page.locator(".print-view h1")).to_have_text("五方联席会议月报 · %s" % day[:7])
+    expect(page.locator(".print-view h2")).to_have_text("五方联席会议月报 · %s" % day[:7])
     expect(page.locator(".print-view figure svg")).to_have_count(2)
     box = page.locator("#chart-on-time svg").bounding_box()
     assert box and box["width"] > 300 and box["height"] > 100

@@ -32,6 +32,14 @@ async function printView(path) {
   // lays it out (and the console's CSP refuses inline styles, even parsed).
   const html = answer.data.replace(/<style[\s\S]*?<\/style>/gi, "");
   const parsed = new DOMParser().parseFromString(html, "text/html");
+  // One level down: the screen's own title is the page's h1.
+  for (const [from, to] of [["h2", "h3"], ["h1", "h2"]]) {
+    parsed.body.querySelectorAll(from).forEach((node) => {
+      const heading = parsed.createElement(to);
+      heading.replaceChildren(...node.childNodes);
+      node.replaceWith(heading);
+    });
+  }
   const holder = h("div", { class: "print-view", "data-print": "yes" });
   holder.replaceChildren(...Array.from(parsed.body.childNodes).map((node) => document.importNode(node, true)));
   return holder;
