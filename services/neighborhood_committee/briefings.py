@@ -100,7 +100,10 @@ class Briefings:
             raise ValidationFailed.from_messages({"date": [
                 "the briefing for %s is due at %s %s; the latest one due now is %s" % (
                     day, settings.briefing_time.strftime("%H:%M"), settings.briefing_tz, latest)]})
-        made, now_made = self._make(day, now, request.principal.subject)
+        made = self.briefings.get(day)
+        now_made = False
+        if made is None:  # else answer with the one made (nothing is made twice)
+            made, now_made = self._make(day, now, request.principal.subject)
         return (201 if now_made else 200), BRIEFING.dump(made), {
             "Location": "/api/v1/briefings/%s" % made["date"]}
 
