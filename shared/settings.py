@@ -184,6 +184,9 @@ class Settings:
     @classmethod
     def from_config(cls, service, config):
         environment = config.get("LINKAGE_ENV") or "development"
+        clock_offset = float(config.get("CLOCK_OFFSET_SECONDS") or 0)
+        if environment == "production" and clock_offset:
+            raise InsecureConfiguration("CLOCK_OFFSET_SECONDS is for tests; production keeps the real time")
         secret = config.get("LINKAGE_SECRET") or DEVELOPMENT_SECRET
         if secret == DEVELOPMENT_SECRET and environment != "production":
             secret = development_key(DEVELOPMENT_SECRET, service)
@@ -199,9 +202,6 @@ class Settings:
             raise InsecureConfiguration("BLIND_INDEX_KEY takes one key (an index cannot be read two ways)")
         if environment == "production" and not _switch(config.get("ENCRYPT_PERSONAL_DATA")):
             raise InsecureConfiguration("ENCRYPT_PERSONAL_DATA cannot be off in production")
-        clock_offset = float(config.get("CLOCK_OFFSET_SECONDS") or 0)
-        if environment == "production" and clock_offset:
-            raise InsecureConfiguration("CLOCK_OFFSET_SECONDS is for tests; production keeps the real time")
         limits = {}
         for party in LINKED:
             value = config.get("LIMIT_%s_SECONDS" % party.upper())

@@ -286,3 +286,19 @@ def test_the_monthly_report_compares_with_the_month_before_and_draws_two_charts(
         assert tree.tag.endswith("svg")
     bars = ElementTree.fromstring(charts.daily_intake(report["days"], ["registrations", "cases"], {}))
     assert len([node for node in bars.iter() if node.get("class") == "bar"]) == 2
+
+
+# --- settings ---------------------------------------------------------------------------
+
+def test_briefing_settings_and_the_test_clock_refused_in_production():
+    from shared.settings import InsecureConfiguration, Settings
+    settings = Settings.from_config(COMMITTEE, {})
+    assert (settings.briefing_time, settings.briefing_tz) == (time(8, 0), "Asia/Shanghai")
+    settings = Settings.from_config(COMMITTEE, {"BRIEFING_TIME": "07:30", "BRIEFING_TZ": "Europe/Berlin"})
+    assert (settings.briefing_time, settings.briefing_tz) == (time(7, 30), "Europe/Berlin")
+    for bad in ({"BRIEFING_TIME": "8 am"}, {"BRIEFING_TZ": "Mars/Olympus"}):
+        with pytest.raises(ValueError):
+            Settings.from_config(COMMITTEE, bad)
+    with pytest.raises(InsecureConfiguration, match="CLOCK_OFFSET_SECONDS"):
+        Settings.from_config(COMMITTEE, {"LINKAGE_ENV": "production", "CLOCK_OFFSET_SECONDS": "3600",
+                                         "LINKAGE_SECRET": "x" * 40})
