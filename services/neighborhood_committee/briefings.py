@@ -116,12 +116,12 @@ class Briefings:
         return page(SUMMARY.dump(found.items, many=True), found, request.query)
 
     @api("GET", "/api/v1/briefings/<string:day>", permission="briefings:read",
-         responses={200: BRIEFING}, summary="A day's briefing")
+         responses={200: BRIEFING, 422: None}, summary="A day's briefing")
     def get_briefing(self, request, day):
         return BRIEFING.dump(self._briefing(day))
 
     @api("GET", "/api/v1/briefings/<string:day>/print", permission="briefings:read",
-         responses={200: "text/html"}, summary="A day's briefing as a page to print on A4")
+         responses={200: "text/html", 422: None}, summary="A day's briefing as a page to print on A4")
     def print_briefing(self, request, day):
         return printing.html_response(printing.briefing_page(BRIEFING.dump(self._briefing(day))))
 
@@ -139,12 +139,12 @@ class Briefings:
         return monthly.report(first, settings.briefing_tz, clock.utcnow(), self.briefings)
 
     @api("GET", "/api/v1/reports/monthly/<string:month>", permission="reports:read",
-         responses={200: MONTHLY}, summary="The joint meeting's monthly report")
+         responses={200: MONTHLY, 422: None}, summary="The joint meeting's monthly report")
     def monthly_report(self, request, month):
         return MONTHLY.dump(self._report(month))
 
     @api("GET", "/api/v1/reports/monthly/<string:month>/print", permission="reports:read",
-         responses={200: "text/html"}, summary="The monthly report with its charts, for A4")
+         responses={200: "text/html", 422: None}, summary="The monthly report with its charts, for A4")
     def print_monthly_report(self, request, month):
         return printing.html_response(printing.monthly_page(MONTHLY.dump(self._report(month))))
 
