@@ -19,7 +19,7 @@ category and place. `identities_in` finds any that slipped in anyway; the
 committee checks every briefing with it before it is stored or sent.
 """
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from shared.identity import mask_id
@@ -42,8 +42,8 @@ class IdentityLeak(Exception):
 # --- when ---------------------------------------------------------------------
 
 def moment(day, at, zone):
-    """`at` o'clock on `day` in `zone`, as an aware datetime (UTC-comparable)."""
-    return datetime.combine(day, at, ZoneInfo(zone))
+    """`at` o'clock on `day` in `zone`, in UTC (as every stored time is)."""
+    return datetime.combine(day, at, ZoneInfo(zone)).astimezone(timezone.utc)
 
 
 def period(day, at, zone):
@@ -67,7 +67,7 @@ def local_today(now, zone):
 
 
 def month_start(day, zone):
-    return datetime.combine(day.replace(day=1), time(), ZoneInfo(zone))
+    return moment(day.replace(day=1), time(), zone)
 
 
 # --- the sections ---------------------------------------------------------------

@@ -56,19 +56,21 @@ class BriefingRepository(Repository):
         return found
 
     def current(self, start, end):
-        """Per source: what is open, and what came in or finished between
-        `start` and `end`."""
+        """Per source: what came in or finished between `start` and `end`,
+        and what came in before `end` and is open now (a day made up later
+        does not list what came in after it)."""
         documents = {}
         for source in SOURCES:
             found = self._read(source, {source.opened_at: {"$gte": start, "$lt": end}})
             found.update(self._read(source, {source.closed_at: {"$gte": start, "$lt": end}}))
-            found.update(self._read(source, source.open_query()))
+            found.update(self._read(source, dict(source.open_query(), **{source.opened_at: {"$lt": end}})))
             documents[source.name] = list(found.values())
         return documents
 
-    def open_items(self):
-        """Per source: what is open now."""
-        return {source.name: list(self._read(source, source.open_query()).values())
+    def open_items(self, before):
+        """Per source: what came in before `before` and is open now."""
+        return {source.name: list(self._read(source, dict(source.open_query(),
+                                                          **{source.opened_at: {"$lt": before}})).values())
                 for source in SOURCES}
 
     def came_in(self, start, end):

@@ -116,7 +116,7 @@ def report(first, zone, now, repository):
     previous_start = briefing.month_start(before, zone)
     came_in = repository.came_in(previous_start, end)
     this, last = briefing.kpis(came_in, start, end), briefing.kpis(came_in, previous_start, start)
-    open_now = repository.open_items()
+    open_now = repository.open_items(end)
     pool = {source.name: came_in[source.name] + repository.finished(start, end)[source.name]
             + open_now[source.name] for source in SOURCES}
     intake = briefing.intake(came_in, start, end)

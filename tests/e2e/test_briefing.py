@@ -274,6 +274,9 @@ def test_a_post_makes_an_older_missed_day_once_and_refuses_one_not_due(morning, 
     made = committee.post("/api/v1/briefings", {"date": older})
     assert made.status_code == 201, made.text
     assert made.json()["generated_by"] == "%s-clerk" % COMMITTEE
+    # what came in on DAY's morning, after that day's period, is not in it (open or not)
+    assert made.json()["red"] == [] and made.json()["decisions"] == []
+    assert all(row["overdue"] == [] for row in made.json()["parties"].values())
     again = committee.post("/api/v1/briefings", {"date": older})
     assert again.status_code == 200 and again.json()["generated_at"] == made.json()["generated_at"]
     ahead = committee.post("/api/v1/briefings", {"date": (DAY + timedelta(days=1)).isoformat()})

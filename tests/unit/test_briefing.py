@@ -259,8 +259,9 @@ class FakeRepository:
     def finished(self, start, end):
         return {source.name: [] for source in SOURCES}
 
-    def open_items(self):
-        return {source.name: [doc for doc in self.documents[source.name] if source.is_open(doc)]
+    def open_items(self, before):
+        return {source.name: [doc for doc in self.documents[source.name]
+                              if source.is_open(doc) and doc[source.opened_at] < before]
                 for source in SOURCES}
 
 
