@@ -29,6 +29,7 @@ class ItemSchema(Schema):
     due_at = fields.AwareDateTime()
     late_seconds = fields.Integer()
     pending_hours = fields.Float()
+    topic = fields.String()  # what a decision is about: mismatch, returned_twice, ...
     reason = fields.String()
 
 

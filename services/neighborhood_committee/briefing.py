@@ -164,21 +164,21 @@ def pending(documents, now):
 def decisions(documents, now, overdue):
     found, seen = [], set()
 
-    def add(source, doc, party, reason):
+    def add(source, doc, party, topic, reason):
         if (source.name, doc["_id"], party) not in seen:
             seen.add((source.name, doc["_id"], party))
-            found.append(item_of(source, doc, party, reason=reason))
+            found.append(item_of(source, doc, party, topic=topic, reason=reason))
     for source in SOURCES:
         for doc in documents[source.name]:
-            for party, reason in source.decisions(doc, now):
-                add(source, doc, party, reason)
+            for party, topic, reason in source.decisions(doc, now):
+                add(source, doc, party, topic, reason)
     by_id = {(source.name, doc["_id"]): (source, doc)
              for source in SOURCES for doc in documents[source.name]}
     for item in overdue:
         if item["late_seconds"] >= PENDING_HOURS * 3600:
             source, doc = by_id[(item["source"], item["id"])]
-            add(source, doc, item["party"], "more than a day past its %s limit: what stops it"
-                % item["due_kind"])
+            add(source, doc, item["party"], "long_overdue",
+                "more than a day past its %s limit: what stops it" % item["due_kind"])
     return found
 
 

@@ -19,7 +19,18 @@ PARTY = {"neighborhood_committee": "居委会", "community_police": "社区民�
 SOURCE = {"registrations": "返乡/来访登记", "cases": "社区事件", "tenancies": "租赁登记"}
 KIND = {"overdue": "超时", "urgent": "紧急", "returned_twice": "两次退回", "reopened": "重新办理",
         "mismatch": "房屋分配不符", "past_twice_limit": "超期一倍以上"}
-CATEGORY = {"local": "本地户籍", "non_local": "非本地户籍"}
+CATEGORY = {"local": "本地户籍", "non_local": "非本地户籍",
+            "fire_lane_blocked": "消防通道堵塞", "ebike_indoors": "电动车进楼充电", "elevator_fault": "电梯故障",
+            "facility_damage": "公共设施损坏", "garbage_overflow": "垃圾满溢", "water_leak": "漏水",
+            "illegal_parking": "违章停车", "security_risk": "治安隐患", "neighbour_dispute": "邻里纠纷",
+            "noise": "噪音扰民", "unregistered_tenant": "租客未登记", "group_rental": "群租",
+            "resettlement_housing": "安置房问题", "other": "其他诉求"}
+STATUS = {"awaiting": "待接收", "pending": "待核查", "held": "暂缓", "filed": "待派单", "dispatched": "待接单",
+          "accepted": "已接单", "in_progress": "办理中", "resolved": "已办结待核查",
+          "allocated_to_other": "分给他人", "unknown_flat": "无此房", "not_handed_over": "未交房"}
+TOPIC = {"mismatch": "核实房屋分配，确认该户归属", "returned_by_all": "各方均已退回，确定主办单位",
+         "returned_twice": "两次退回，确认主办单位", "past_twice_limit": "超期一倍以上，明确办结时间",
+         "reopened": "回访不满意重新办理，落实整改", "long_overdue": "超时一天以上，说明原因"}
 RATES = (("response_rate", "响应率"), ("on_time_rate", "按时办结率"),
          ("resolution_rate", "办结率"), ("satisfaction_rate", "满意率"))
 
@@ -82,7 +93,19 @@ def _what(item):
     """How an item is named: a person by name, masked ID and flat; a case by category and place."""
     if item.get("name"):
         return "%s（%s）%s" % (_text(item["name"]), _text(item.get("id_masked")), _text(item.get("flat")))
-    return "%s · %s" % (_text(item.get("category")), _text(item.get("location")))
+    return "%s · %s" % (escape(CATEGORY.get(item.get("category"), item.get("category") or "")),
+                        _text(item.get("location")))
+
+
+def _detail(item):
+    """A red item's note, in Chinese."""
+    if item.get("late_seconds") is not None:
+        return _hours(item["late_seconds"])
+    detail = item.get("detail") or ""
+    if item["kind"] in ("returned_twice", "reopened"):
+        return escape(detail.replace("returned", "已退回").replace("reopened", "已重新办理")
+                      .replace("times", "次").replace("escalated", "上报于"))
+    return escape(STATUS.get(detail, detail.replace("escalated", "上报于")))
 
 
 def _source(name):
@@ -118,12 +141,12 @@ def briefing_page(b):
         empty="无超时事项"))
     body.append("<h2>三、红色事项</h2>")
     body.append(_table(["类别", "责任单位", "事项", "说明"], [
-        [escape(KIND.get(item["kind"], item["kind"])), _party(item["party"]), _what(item),
-         _hours(item["late_seconds"]) if item["kind"] == "overdue" else _text(item.get("detail"))]
+        [escape(KIND.get(item["kind"], item["kind"])), _party(item["party"]), _what(item), _detail(item)]
         for item in b["red"]], empty="无红色事项"))
     body.append("<h2>四、超过24小时未办结的登记</h2>")
     body.append(_table(["所在单位", "登记人", "状态", "已等待"], [
-        [_party(item["party"]), _what(item), _text(item["status"]), "%.1f 小时" % item["pending_hours"]]
+        [_party(item["party"]), _what(item), escape(STATUS.get(item["status"], item["status"])),
+         "%.1f 小时" % item["pending_hours"]]
         for item in b["pending"]], empty="无"))
     body.append("<h2>五、指标</h2>")
     for window, title in (("last_7_days", "近7天"), ("month_to_date", "本月累计")):
@@ -137,7 +160,8 @@ def briefing_page(b):
         body.append(_table(["单位"] + [label for _, label in RATES] + ["收到"], rows))
     body.append("<h2>六、待联席会议决定事项</h2>")
     body.append(_table(["责任单位", "事项", "需决定"], [
-        [_party(item["party"]), _what(item), _text(item["reason"])] for item in b["decisions"]],
+        [_party(item["party"]), _what(item), escape(TOPIC.get(item.get("topic"), item["reason"]))]
+        for item in b["decisions"]],
         empty="无"))
     return _page("五方联动每日简报 %s" % b["date"], "".join(body))
 
@@ -169,7 +193,6 @@ def monthly_page(r):
         for item in r["top_locations"]]))
     body.append("<h2>五、已上报联席会议、仍未办结</h2>")
     body.append(_table(["类别", "责任单位", "事项", "说明"], [
-        [escape(KIND.get(item["kind"], item["kind"])), _party(item["party"]), _what(item),
-         _hours(item["late_seconds"]) if item.get("late_seconds") is not None else _text(item.get("detail"))]
+        [escape(KIND.get(item["kind"], item["kind"])), _party(item["party"]), _what(item), _detail(item)]
         for item in r["escalated_open"]], empty="无"))
     return _page("五方联席会议月报 %s" % r["month"], "".join(body))

@@ -76,7 +76,7 @@ class Source:
         return []
 
     def decisions(self, doc, now):
-        """[(party, reason)] for the joint meeting to decide."""
+        """[(party, topic, reason)] for the joint meeting to decide."""
         return []
 
 
@@ -141,7 +141,7 @@ class Registrations(Source):
 
     def decisions(self, doc, now):
         if doc.get("mismatch") and self.is_open(doc):
-            return [(DEVELOPER, "allocation mismatch (%s): confirm who is entitled to flat %s"
+            return [(DEVELOPER, "mismatch", "allocation mismatch (%s): confirm who is entitled to flat %s"
                      % (doc["parties"][DEVELOPER]["status"], flat_id(doc["address"])))]
         return []
 
@@ -226,16 +226,17 @@ class Cases(Source):
             return []
         found = []
         if doc["status"] == "filed" and doc["returns"]:
-            found.append((COMMITTEE, "every party returned it: decide who owns it"))
+            found.append((COMMITTEE, "returned_by_all", "every party returned it: decide who owns it"))
         elif any(item["reason"] == "returned_twice" for item in doc["escalations"]):
-            found.append((COMMITTEE, "returned twice: confirm the owner"))
+            found.append((COMMITTEE, "returned_twice", "returned twice: confirm the owner"))
         for item in doc["escalations"]:
             if item["reason"] == "past_twice_limit" and item["party"]:
                 task = doc["assignments"].get(item["party"])
                 if task and not task["done"]:
-                    found.append((item["party"], "held past twice its limit: a date to finish"))
+                    found.append((item["party"], "past_twice_limit",
+                                  "held past twice its limit: a date to finish"))
         if doc["reopened"]:
-            found.append((self.owner(doc), "reopened after an unsatisfied call-back: the rework"))
+            found.append((self.owner(doc), "reopened", "reopened after an unsatisfied call-back: the rework"))
         return found
 
 

@@ -303,3 +303,15 @@ def test_briefing_settings_and_the_test_clock_refused_in_production():
     with pytest.raises(InsecureConfiguration, match="CLOCK_OFFSET_SECONDS"):
         Settings.from_config(COMMITTEE, {"LINKAGE_ENV": "production", "CLOCK_OFFSET_SECONDS": "3600",
                                          "LINKAGE_SECRET": "x" * 40})
+
+
+def test_the_print_view_is_in_chinese_and_names_people_by_masked_id_only(day):
+    from services.neighborhood_committee import printing
+    from shared.briefing_events import BriefingSchema
+    page = printing.briefing_page(BriefingSchema().dump(made(day)))
+    assert "size: A4" in page and "五方联动每日简报 · 2026-12-02" in page
+    assert "消防通道堵塞" in page and "fire_lane_blocked" not in page
+    assert "各方均已退回，确定主办单位" in page and "核实房屋分配，确认该户归属" in page
+    assert mask_id(day["registrations"][0]["id_number"]) in page
+    assert briefing.identities_in(page) == []
+    assert [h for h in ("<h2>一、", "<h2>二、", "<h2>三、", "<h2>四、", "<h2>五、", "<h2>六、") if h not in page] == []

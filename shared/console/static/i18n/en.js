@@ -407,6 +407,9 @@ export default {
     days: "{n} days",
   },
   intake: { registrations: "Registrations", cases: "Cases", tenancies: "Tenancies" },
+  decision_topic: { mismatch: "Confirm who is entitled to the flat", returned_by_all: "Every party returned it: decide who owns it",
+                    returned_twice: "Returned twice: confirm the owner", past_twice_limit: "Past twice its limit: a date to finish",
+                    reopened: "Reopened after an unsatisfied call-back: the rework", long_overdue: "Over a day late: what stops it" },
   red_kind: { overdue: "Overdue", urgent: "Urgent", returned_twice: "Returned twice", reopened: "Reopened",
               mismatch: "Allocation mismatch", past_twice_limit: "Past twice its limit" },
   party: {

@@ -407,6 +407,9 @@ export default {
     days: "{n} 天",
   },
   intake: { registrations: "返乡/来访登记", cases: "社区事件", tenancies: "租赁登记" },
+  decision_topic: { mismatch: "核实房屋分配，确认该户归属", returned_by_all: "各方均已退回，确定主办单位",
+                    returned_twice: "两次退回，确认主办单位", past_twice_limit: "超期一倍以上，明确办结时间",
+                    reopened: "回访不满意重新办理，落实整改", long_overdue: "超时一天以上，说明原因" },
   red_kind: { overdue: "超时", urgent: "紧急", returned_twice: "两次退回", reopened: "重新办理",
               mismatch: "房屋分配不符", past_twice_limit: "超期一倍以上" },
   party: {

@@ -149,7 +149,7 @@ async function ownBriefing(ctx) {
     panel(t("briefing.red_items"), table([
       { label: t("briefing.kind"), cell: (item) => word("red_kind", item.kind) },
       { label: t("briefing.item"), cell: what },
-      { label: t("common.note"), cell: (item) => (item.kind === "overdue" ? hours(item.late_seconds) : item.detail || "") },
+      { label: t("common.note"), cell: (item) => (item.kind === "overdue" ? hours(item.late_seconds) : word("status", item.detail)) },
     ], part.red, { class: "briefing-red" })),
     panel(t("briefing.pending_items"), table([
       { label: t("briefing.item"), cell: what },
@@ -158,7 +158,7 @@ async function ownBriefing(ctx) {
     ], part.pending, { class: "briefing-pending" })),
     panel(t("briefing.decision_items"), table([
       { label: t("briefing.item"), cell: what },
-      { label: t("briefing.to_decide"), cell: (item) => item.reason },
+      { label: t("briefing.to_decide"), cell: (item) => (item.topic ? word("decision_topic", item.topic) : item.reason) },
     ], part.decisions, { class: "briefing-decisions" })),
     panel(t("briefing.kpis"), table([
       { label: t("briefing.window"), cell: (r) => t("briefing." + r.window) },
