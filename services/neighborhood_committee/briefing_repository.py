@@ -21,8 +21,8 @@ BRIEFINGS = "briefings"
 
 class BriefingRepository(Repository):
     OUTBOX_COLLECTIONS = (BRIEFINGS,)
-    # A registration's ID number is read (encrypted) only to be masked.
-    PERSONAL = {"linkages": ("id_number",), "linkages_archive": ("id_number",)}
+    # No PERSONAL of its own: the sources' collections belong to their own
+    # repositories (a key rotation walks each PERSONAL once, through its owner).
 
     @classmethod
     def create_indexes(cls, db):
@@ -52,7 +52,8 @@ class BriefingRepository(Repository):
         found = {}
         for collection in source.collections:
             for doc in self.db[collection].find(query, source.projection):
-                found.setdefault(doc["_id"], self.opened(collection, doc))
+                # a registration's ID number is opened only to be masked
+                found.setdefault(doc["_id"], self.personal.open_fields(doc, source.personal))
         return found
 
     def current(self, start, end):

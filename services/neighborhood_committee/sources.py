@@ -33,6 +33,7 @@ class Source:
     tasks = None          # the field holding party -> task (shared/joint.py)
     pending_check = False  # listed in "pending at a party for more than 24 hours"
     projection = None     # the fields read (none of the person's full identity)
+    personal = ()         # fields read encrypted, opened only to be masked
 
     def open_query(self):
         raise NotImplementedError
@@ -86,6 +87,7 @@ class Registrations(Source):
     opened_at = "registered_at"
     tasks = "parties"
     pending_check = True
+    personal = ("id_number",)
     projection = {"name": 1, "id_number": 1, "address": 1, "local_hukou": 1, "registered_at": 1,
                   "status": 1, "parties": 1, "mismatch": 1, "closed_at": 1}
 
