@@ -31,12 +31,15 @@ A tenancy registered at the floating-population office travels the same
 way: the tenants' full identities only to the police (`tenant_registered`),
 name, masked ID and flat to the property company and the committee
 (`tenant_housing_declared`).
+The daily briefing's `briefing_published` is in shared/briefing_events.py:
+each party's own part, addressed to it alone.
 
 Changes are additive; a breaking change is a new version (keep the old schema
 in `older` until every producer has moved on).
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.briefing_events import SPECS as BRIEFING_SPECS
 from shared.cases.events import SPECS as CASE_SPECS
 from shared.events import Catalogue, EventSpec
 from shared.parties import COMMITTEE, DEVELOPER, FLOATING, LINKED, POLICE, PROPERTY
@@ -471,4 +474,4 @@ CATALOGUE = Catalogue([
     EventSpec("tenancy_party_overdue", FLOATING, TENANCY_PARTIES, TenancyPartyOverdue,
               addressed_by="party",
               description="A party passed its time limit on a tenant; addressed to it."),
-] + CASE_SPECS)
+] + CASE_SPECS + BRIEFING_SPECS)

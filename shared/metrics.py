@@ -54,6 +54,8 @@ class Metrics:
                                       ["category"], registry=r)
         for limit in ("accept", "resolve"):
             self.case_overdue_notices.labels(limit)
+        self.briefings_received = Counter(p + "briefings_received",
+                                          "Daily briefings received from the committee", registry=r)
         if service == PROPERTY:
             self.detections = Counter(p + "detections", "Camera detections received",
                                       ["kind", "outcome"], registry=r)
@@ -97,6 +99,10 @@ class Metrics:
             self.party_overdue.labels(party=party)
             self.trace_parties_unreachable.labels(party=party)
         self._case_metrics(p, r)
+        self.briefings = Counter(p + "briefings", "Daily briefings made, by the timer or on request",
+                                 ["by"], registry=r)
+        for by in ("timer", "request"):
+            self.briefings.labels(by)
 
     def _case_metrics(self, p, r):
         """The case KPIs' counts as they happen (GET /api/v1/case-kpis has the rates)."""

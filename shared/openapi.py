@@ -130,8 +130,8 @@ class Document:
         response = {"description": TITLES.get(status, str(status))}
         if status >= 400 and content is None:
             response["content"] = {PROBLEM_TYPE: {"schema": "Problem"}}
-        elif content == "text/plain":
-            response["content"] = {"text/plain": {"schema": {"type": "string"}}}
+        elif content in ("text/plain", "text/html"):
+            response["content"] = {content: {"schema": {"type": "string"}}}
         elif content is not None:
             response["content"] = {"application/json": {"schema": self.schema_of(content)}}
         return response

@@ -10,7 +10,7 @@ from nameko.exceptions import ConfigurationError
 from nameko.extensions import SharedExtension
 from pymongo import MongoClient
 
-from shared import metrics
+from shared import clock, metrics
 from shared.broker import Broker, BrokerBusy
 from shared.catalogue import CATALOGUE
 from shared.settings import Settings
@@ -49,6 +49,8 @@ class Platform(SharedExtension):
         service = self.container.service_name
         config = self.container.config
         self.settings = Settings.from_config(service, config)
+        if self.settings.clock_offset_seconds:
+            clock.set_offset(self.settings.clock_offset_seconds)
         # Tests pass their own catalogue; the product has one. Its personal
         # fields travel under the transit keys.
         self.catalogue = (config.get("LINKAGE_CATALOGUE") or CATALOGUE).with_transit(

@@ -12,6 +12,8 @@ from shared.parties import COMMITTEE, DEVELOPER, FLOATING, POLICE, PROPERTY
 # cases dispatched to it.
 CASE_DESK = {"cases:report", "cases:read", "cases:work"}
 AUDIT = {"audit:read"}
+# A party's own part of the committee's daily briefing (shared/briefings.py).
+BRIEFING = {"briefings:read"}
 # A person's rights (PIPL Arts. 45-47), a supervisor's decision: their export
 # (services/neighborhood_committee/exports.py), correction and erasure (rights_desk.py).
 PEOPLE = {"people:export", "people:erase", "returnees:correct"}
@@ -23,30 +25,32 @@ TRACE = {"trace:read"}
 ROLES = {
     COMMITTEE: {
         "desk": {"returnees:register", "returnees:read", "tenants:read", "cases:feedback",
-                 "cases:kpis", "households:read"} | CASE_DESK | TRACE,
+                 "cases:kpis", "households:read", "reports:read"} | CASE_DESK | TRACE | BRIEFING,
         "supervisor": {"returnees:register", "returnees:read", "tenants:read", "cases:feedback",
-                       "cases:kpis", "households:read",
-                       "cases:dispatch", "cases:verify"} | CASE_DESK | AUDIT | PEOPLE | TRACE,
+                       "cases:kpis", "households:read", "cases:dispatch", "cases:verify",
+                       "briefings:generate", "reports:read"}
+                      | CASE_DESK | AUDIT | PEOPLE | TRACE | BRIEFING,
         "auditor": AUDIT,
     },
     POLICE: {
-        "officer": {"checks:read", "checks:decide"} | CASE_DESK,
+        "officer": {"checks:read", "checks:decide"} | CASE_DESK | BRIEFING,
         "auditor": AUDIT,
     },
     FLOATING: {
-        "registrar": {"registrations:read", "tenancies:read", "tenancies:write"} | CASE_DESK,
+        "registrar": {"registrations:read", "tenancies:read", "tenancies:write"} | CASE_DESK | BRIEFING,
         "auditor": AUDIT,
     },
     PROPERTY: {
         "steward": {"passes:read", "detections:read", "households:read", "repairs:read",
-                    "repairs:write", "tenants:read", "occupants:read", "occupants:write"} | CASE_DESK,
+                    "repairs:write", "tenants:read", "occupants:read", "occupants:write"}
+                   | CASE_DESK | BRIEFING,
         "guard": {"passes:read", "tenants:read"},
         "camera_gateway": {"detections:write"},
         "auditor": AUDIT,
     },
     DEVELOPER: {
         "records": {"allocations:read", "allocations:write", "housing_checks:read",
-                    "handovers:read", "handovers:write"} | CASE_DESK,
+                    "handovers:read", "handovers:write"} | CASE_DESK | BRIEFING,
         # The warranty desk: repairs assigned to the developer, with the resident to contact.
         "warranty": {"warranty:read", "warranty:work", "handovers:read"},
         "auditor": AUDIT,

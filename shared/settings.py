@@ -11,7 +11,8 @@ services that exchange personal data; in development each defaults to a key
 derived from the development secret, which production refuses.
 """
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared import personal
 from shared.auth import development_key
@@ -105,6 +106,22 @@ def _positive(config, name, default):
     if value <= 0:
         raise ValueError("%s must be above 0, not %r" % (name, value))
     return value
+def _time_of_day(value):
+    """BRIEFING_TIME as a time of day, `HH:MM` or `HH:MM:SS` (default 08:00)."""
+    text = "08:00" if _blank(value) else str(value).strip()
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise ValueError("BRIEFING_TIME must be a time of day such as 08:00, not %r" % text)
+
+
+def _time_zone(value):
+    name = "Asia/Shanghai" if _blank(value) else str(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("BRIEFING_TZ must be an IANA time zone such as Asia/Shanghai, not %r" % name)
+    return name
 
 
 def _blank(value):
@@ -187,6 +204,13 @@ class Settings:
     tenancy_registration_days: float = 3.0
     tenants_per_room: int = 2
     residence_permit_days: float = 180.0
+    # The daily briefing (services/neighborhood_committee/briefings.py): when,
+    # in which time zone, and how often its timer looks whether one is due.
+    briefing_time: object = None
+    briefing_tz: str = "Asia/Shanghai"
+    briefing_scan_seconds: float = 60.0
+    # Tests only: the clock runs this far ahead (shared/clock.py).
+    clock_offset_seconds: float = 0.0
 
     def keyring(self):
         """This service's keys for the personal data it stores."""
@@ -211,6 +235,9 @@ class Settings:
     @classmethod
     def from_config(cls, service, config):
         environment = config.get("LINKAGE_ENV") or "development"
+        clock_offset = float(config.get("CLOCK_OFFSET_SECONDS") or 0)
+        if environment == "production" and clock_offset:
+            raise InsecureConfiguration("CLOCK_OFFSET_SECONDS is for tests; production keeps the real time")
         secret = config.get("LINKAGE_SECRET") or DEVELOPMENT_SECRET
         if secret == DEVELOPMENT_SECRET and environment != "production":
             secret = development_key(DEVELOPMENT_SECRET, service)
@@ -276,6 +303,10 @@ class Settings:
             tenancy_registration_days=_positive(config, "TENANCY_REGISTRATION_DAYS", 3.0),
             tenants_per_room=int(_positive(config, "TENANTS_PER_ROOM", 2)),
             residence_permit_days=_positive(config, "RESIDENCE_PERMIT_DAYS", 180.0),
+            briefing_time=_time_of_day(config.get("BRIEFING_TIME")),
+            briefing_tz=_time_zone(config.get("BRIEFING_TZ")),
+            briefing_scan_seconds=float(config.get("BRIEFING_SCAN_SECONDS") or 60),
+            clock_offset_seconds=clock_offset,
             cors_origins=tuple(origin.strip() for origin in str(config.get("CORS_ORIGINS") or "")
                                .split(",") if origin.strip()),
         )

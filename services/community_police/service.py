@@ -8,6 +8,7 @@ from shared.errors import Conflict, NotFound
 from shared.parties import POLICE
 from shared.people import PersonRecords
 from shared.trace import TraceAnswers
+from shared.briefings import PartyBriefings
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Page, api, page
@@ -22,7 +23,7 @@ DECIDED = CheckSchema(only=("id", "status", "decided_at", "decided_by"))
 CHECK = CheckSchema()
 
 
-class CommunityPoliceService(TraceAnswers, PersonRecords, CaseDesk, PlatformService):
+class CommunityPoliceService(TraceAnswers, PersonRecords, CaseDesk, PartyBriefings, PlatformService):
     name = POLICE
     checks = Store(CheckRepository)
 

@@ -8,6 +8,7 @@ from shared.errors import NotFound, ValidationFailed
 from shared.parties import DEVELOPER
 from shared.people import PersonRecords
 from shared.trace import TraceAnswers
+from shared.briefings import PartyBriefings
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Body, Page, api, page
@@ -27,7 +28,8 @@ HANDOVER = HandoverSchema()
 HANDED_OVER = HandoverOutSchema()
 
 
-class DeveloperService(TraceAnswers, PersonRecords, CaseDesk, WarrantyDesk, PlatformService):
+class DeveloperService(TraceAnswers, PersonRecords, CaseDesk, WarrantyDesk, PartyBriefings,
+                       PlatformService):
     name = DEVELOPER
     housing = Store(HousingRepository)
 

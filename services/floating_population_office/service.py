@@ -9,6 +9,7 @@ from shared.errors import NotFound
 from shared.parties import FLOATING
 from shared.people import PersonRecords
 from shared.trace import TraceAnswers
+from shared.briefings import PartyBriefings
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Page, api, page
@@ -22,7 +23,8 @@ from services.floating_population_office.tenancy_desk import TenancyDesk
 RECORD = RegistrationRecordSchema()
 
 
-class FloatingPopulationOfficeService(TraceAnswers, PersonRecords, TenancyDesk, CaseDesk, PlatformService):
+class FloatingPopulationOfficeService(TraceAnswers, PersonRecords, TenancyDesk, CaseDesk, PartyBriefings,
+                                      PlatformService):
     name = FLOATING
     registry = Store(TenancyRepository)
 

@@ -17,6 +17,7 @@ from shared.timer import every
 from shared.web import Page, api, page
 
 from services.neighborhood_committee import domain
+from services.neighborhood_committee.briefings import Briefings
 from services.neighborhood_committee.dispatch import CaseDispatch
 from services.neighborhood_committee.exports import PersonExports
 from services.neighborhood_committee.households import HouseholdRegistry
@@ -56,8 +57,7 @@ def registration_events(repo, linkage):
 
 
 class NeighborhoodCommitteeService(Traces, PersonExports, RightsDesk, TenantRegistry, CaseDispatch,
-                                   HouseholdRegistry,
-                                   PlatformService):
+                                   HouseholdRegistry, Briefings, PlatformService):
     name = COMMITTEE
     linkages = Store(LinkageRepository)
 

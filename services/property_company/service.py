@@ -10,6 +10,7 @@ from shared.consumer import event_handler
 from shared.parties import PROPERTY
 from shared.people import PersonRecords
 from shared.trace import TraceAnswers
+from shared.briefings import PartyBriefings
 from shared.service import PlatformService
 from shared.store import Store
 from shared.web import Page, api, page
@@ -30,7 +31,7 @@ DETECTED = DetectionOutSchema()
 GATE_PASS = GatePassSchema()
 
 
-class PropertyCompanyService(TraceAnswers, PersonRecords, TenantDesk, CaseDesk, RepairDesk,
+class PropertyCompanyService(TraceAnswers, PersonRecords, TenantDesk, CaseDesk, RepairDesk, PartyBriefings,
                              PlatformService):
     name = PROPERTY
     passes = Store(GatePassRepository)

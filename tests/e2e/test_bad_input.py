@@ -55,14 +55,21 @@ ENDPOINTS = [
     (PROPERTY, "GET", "/api/v1/occupants"),
     (PROPERTY, "GET", "/api/v1/occupants/{occupant}"),
     (COMMITTEE, "GET", "/api/v1/tenants"),
-] + [(service, "GET", "/api/v1/audit") for service in ALL]
+    (COMMITTEE, "POST", "/api/v1/briefings"),
+    (COMMITTEE, "GET", "/api/v1/briefings"),
+    (COMMITTEE, "GET", "/api/v1/briefings/{day}"),
+    (COMMITTEE, "GET", "/api/v1/briefings/{day}/print"),
+    (COMMITTEE, "GET", "/api/v1/reports/monthly/{month}"),
+    (COMMITTEE, "GET", "/api/v1/reports/monthly/{month}/print"),
+] + [(service, "GET", "/api/v1/audit") for service in ALL] + [
+    (service, "GET", "/api/v1/briefings/latest") for service in (POLICE, FLOATING, PROPERTY, DEVELOPER)]
 
 POST_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if endpoint[1] == "POST"]
 LIST_ENDPOINTS = [(COMMITTEE, "/api/v1/returnees"), (POLICE, "/api/v1/checks"),
                   (FLOATING, "/api/v1/registrations"), (PROPERTY, "/api/v1/passes"),
                   (DEVELOPER, "/api/v1/housing-checks"), (FLOATING, "/api/v1/tenancies"),
                   (PROPERTY, "/api/v1/tenant-access"), (PROPERTY, "/api/v1/occupants"),
-                  ] + [(s, "/api/v1/audit") for s in ALL]
+                  (COMMITTEE, "/api/v1/briefings")] + [(s, "/api/v1/audit") for s in ALL]
 
 # Registrations that were refused: none of them may ever reach another party.
 REJECTED = []
@@ -133,8 +140,14 @@ def known(apis):
     occupant = apis[PROPERTY].post("/api/v1/occupants", {
         "flat": {"building": "12", "unit": "1", "room": "102"}, "name": "Known Occupant"})
     assert occupant.status_code == 201, occupant.text
+    # The committee's timer made the day's briefing at start; every party has its part.
+    day = wait_for(lambda: first(apis[COMMITTEE].get("/api/v1/briefings")), "the day's briefing")["date"]
+    for party in (POLICE, FLOATING, PROPERTY, DEVELOPER):
+        wait_for(lambda: apis[party].get("/api/v1/briefings/latest").status_code == 200,
+                 "%s's part of the briefing" % party)
     return {"id": returnee_id, "registration": record["id"], "flat": "-".join(KNOWN_FLAT),
-            "export": export.json()["id"], "tenancy": tenancy_id, "occupant": occupant.json()["id"]}
+            "export": export.json()["id"], "tenancy": tenancy_id, "occupant": occupant.json()["id"],
+            "day": day, "month": day[:7]}
 
 
 def tenancy_body(*names, rooms=2):
@@ -169,7 +182,13 @@ def valid_body(service, path):
         return {"reason": "moved out"}
     if path == "/api/v1/occupants":
         return {"flat": {"building": "12", "unit": "1", "room": "109"}, "name": "Never Seen"}
+    if path == "/api/v1/briefings":
+        return {"date": OLD_BRIEFING_DAY}
     return None
+
+
+# The day a refused request to make a briefing names: none is ever made for it.
+OLD_BRIEFING_DAY = "2001-01-01"
 
 
 def rejectable(body, by_id=True):
@@ -197,6 +216,7 @@ def written(db, known):
         "linkages": db(COMMITTEE)["linkages"].count_documents({}),
         "allocations": db(DEVELOPER)["allocations"].count_documents({}),
         "person_exports": db(COMMITTEE)["person_exports"].count_documents({}),
+        "old_briefings": db(COMMITTEE)["briefings"].count_documents({"_id": OLD_BRIEFING_DAY}),
         "known_check": (check.get("status"), check.get("version"), check.get("decided_by")),
     }
     for service in ALL:
@@ -782,6 +802,7 @@ BAD_QUERIES = {
     "/api/v1/tenant-access": {"status": "lost", "flat": "", "name": " ", "limit": "0",
                               "cursor": NOT_A_CURSOR},
     "/api/v1/occupants": {"status": "lost", "flat": "", "limit": "501", "cursor": "!!!"},
+    "/api/v1/briefings": {"from": "2026-13-01", "to": "yesterday", "limit": "0", "cursor": "!!!"},
 }
 
 
@@ -985,6 +1006,8 @@ UNKNOWN = [
     (FLOATING, "GET", "/api/v1/tenancies/%s" % uuid.uuid4(), None),
     (FLOATING, "POST", "/api/v1/tenancies/%s/end" % uuid.uuid4(), {"reason": "moved out"}),
     (PROPERTY, "GET", "/api/v1/occupants/%s" % uuid.uuid4(), None),
+    (COMMITTEE, "GET", "/api/v1/briefings/%s" % OLD_BRIEFING_DAY, None),
+    (COMMITTEE, "GET", "/api/v1/briefings/%s/print" % OLD_BRIEFING_DAY, None),
 ]
 
 

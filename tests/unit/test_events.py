@@ -9,7 +9,7 @@ from shared.parties import DEVELOPER, PROPERTY
 PAST_TENSE = {"registered", "declared", "opened", "completed", "recorded", "held", "issued",
               "refused", "checked", "overdue", "reported", "dispatched", "withdrawn", "requested",
               "changed", "accepted", "returned", "resolved", "counted", "corrected", "answered", "provided",
-              "assigned", "ended"}
+              "assigned", "ended", "published"}
 
 REGISTRATION = {
     "returnee_id": "r1", "name": "Li Lei", "id_number": "11010519491231002X",

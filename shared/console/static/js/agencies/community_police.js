@@ -1,5 +1,6 @@
 // The community police: the queue of identity checks still pending, with
 // the full identity (the server audits every read) and clear / flag.
+import { ownBriefingRoutes } from "../briefings.js";
 import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
@@ -55,4 +56,5 @@ async function checks(ctx) {
 export const routes = [
   { path: "/checks", nav: "nav.checks", permission: "checks:read", render: checks },
   ...deskRoutes(),
+  ...ownBriefingRoutes(),
 ];

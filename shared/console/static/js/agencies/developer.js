@@ -2,6 +2,7 @@
 // (one by one, or a CSV of many: the server imports all rows or none and
 // names each bad row), the housing checks it made for the linkage, the
 // handovers of flats, and the warranty desk (js/housing.js).
+import { ownBriefingRoutes } from "../briefings.js";
 import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
@@ -112,4 +113,5 @@ export const routes = [
   { path: "/handovers", nav: "nav.handovers", permission: "handovers:read", render: handovers },
   { path: "/warranty-cases", nav: "nav.warranty_cases", permission: "warranty:read", render: warrantyCases },
   ...moreDesk,
+  ...ownBriefingRoutes(),
 ];

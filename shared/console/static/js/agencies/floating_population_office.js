@@ -2,6 +2,7 @@
 // (full identity; the server audits every read), its tenancies (the list with
 // each tenant's police and property chips, and the form), then its case desk.
 import * as api from "../api.js";
+import { ownBriefingRoutes } from "../briefings.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
 import { deskRoutes, refreshButton } from "../cases.js";
@@ -146,4 +147,5 @@ export const routes = [
   { path: "/tenancies", nav: "nav.tenancies", permission: "tenancies:read", render: tenancies },
   { path: "/tenancies/new", nav: "nav.tenancy_new", permission: "tenancies:write", render: newTenancy },
   ...deskRoutes(),
+  ...ownBriefingRoutes(),
 ];

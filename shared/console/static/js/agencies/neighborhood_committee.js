@@ -7,6 +7,7 @@ import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
 import { refreshButton } from "../cases.js";
+import { committeeBriefingRoutes } from "../briefings.js";
 import { committeeCaseRoutes, timeline } from "../committee_cases.js";
 import { registry } from "../housing.js";
 import { correctionsPanel, erasurePanel, personRightsRoutes, rightsActions } from "../person_rights.js";
@@ -183,6 +184,7 @@ export const routes = [
   { path: "/tenants", nav: "nav.flat_tenants", permission: "tenants:read", render: flatTenants },
   ...committeeCaseRoutes(),
   { path: "/households", nav: "nav.registry", permission: "households:read", render: registry },
+  ...committeeBriefingRoutes(),
   ...personRightsRoutes(),
   ...traceRoutes(),
 ];

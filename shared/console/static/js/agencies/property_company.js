@@ -5,6 +5,7 @@
 // (js/housing.js).
 // A guard's role grants `passes:read` only, so a guard sees the lookups
 // and nothing to decide.
+import { ownBriefingRoutes } from "../briefings.js";
 import * as api from "../api.js";
 import { t, word } from "../i18n.js";
 import { filters, page, pagerFor } from "../lists.js";
@@ -182,4 +183,5 @@ export const routes = [
   { path: "/households", nav: "nav.households", permission: "households:read", render: propertyHouseholds },
   { path: "/repairs", nav: "nav.repairs", permission: "repairs:read", render: repairs },
   ...moreDesk,
+  ...ownBriefingRoutes(),
 ];
