@@ -23,58 +23,22 @@ class CheckRepository(Repository):
     def open_check(self, event):
         """A pending check for a registration; once per registration."""
         registration = event.payload
-        now = clock.utcnow()
-        check = {
-            "_id": registration["returnee_id"],
-            "name": registration["name"],
-            "id_number": registration["id_number"],
-            "phone": registration["phone"],
-            "address": registration["address"],
-            "origin": registration["origin"],
-            "arrival_date": registration["arrival_date"].isoformat(),
-            "local_hukou": registration["local_hukou"],
-            "registered_at": registration["registered_at"],
-            "status": "pending",
-            "opened_at": now,
-            "decided_at": None,
-            "decided_by": None,
-            "note": None,
-            "overdue": False,
-            "overdue_notified_at": None,
-            "source_event_id": event.event_id,
-        }
+        check = _pending_check(registration["returnee_id"], registration, event,
+                               origin=registration["origin"],
+                               arrival_date=registration["arrival_date"].isoformat())
         opened = self.event("identity_check_opened",
-                            {"returnee_id": check["_id"], "opened_at": now}, check["_id"])
+                            {"returnee_id": check["_id"], "opened_at": check["opened_at"]}, check["_id"])
         return insert_once(self, CHECKS, check, [opened], made_at=event.occurred_at)
 
     def open_tenant_check(self, event):
         """A pending check for a tenant, in the same queue as a returnee's,
         marked as a tenant's; once per tenant."""
         tenant = event.payload
-        now = clock.utcnow()
-        check = {
-            "_id": tenant["tenant_id"],
-            "kind": "tenant",
-            "tenancy_id": tenant["tenancy_id"],
-            "name": tenant["name"],
-            "id_number": tenant["id_number"],
-            "phone": tenant["phone"],
-            "address": tenant["address"],
-            "origin": None,
-            "arrival_date": tenant["start_date"].isoformat(),
-            "local_hukou": tenant["local_hukou"],
-            "registered_at": tenant["registered_at"],
-            "status": "pending",
-            "opened_at": now,
-            "decided_at": None,
-            "decided_by": None,
-            "note": None,
-            "overdue": False,
-            "overdue_notified_at": None,
-            "source_event_id": event.event_id,
-        }
+        check = _pending_check(tenant["tenant_id"], tenant, event, kind="tenant",
+                               tenancy_id=tenant["tenancy_id"], origin=None,
+                               arrival_date=tenant["start_date"].isoformat())
         opened = self.event("tenant_check_opened", {
-            "tenant_id": check["_id"], "tenancy_id": check["tenancy_id"], "opened_at": now},
+            "tenant_id": check["_id"], "tenancy_id": check["tenancy_id"], "opened_at": check["opened_at"]},
             check["tenancy_id"])
         return insert_once(self, CHECKS, check, [opened], made_at=event.occurred_at)
 
@@ -115,3 +79,27 @@ class CheckRepository(Repository):
         if returnee_id:
             query["_id"] = returnee_id
         return self.page(CHECKS, query, "opened_at", pymongo.ASCENDING, limit, cursor)
+
+
+def _pending_check(check_id, person, event, **kind):
+    """A check waiting for an officer: the person's full identity, as the
+    police need it, and what kind of registration it came from."""
+    check = {
+        "_id": check_id,
+        "name": person["name"],
+        "id_number": person["id_number"],
+        "phone": person["phone"],
+        "address": person["address"],
+        "local_hukou": person["local_hukou"],
+        "registered_at": person["registered_at"],
+        "status": "pending",
+        "opened_at": clock.utcnow(),
+        "decided_at": None,
+        "decided_by": None,
+        "note": None,
+        "overdue": False,
+        "overdue_notified_at": None,
+        "source_event_id": event.event_id,
+    }
+    check.update(kind)
+    return check
