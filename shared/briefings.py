@@ -5,10 +5,12 @@ their own late items, pending registrations and decisions without asking
 the committee."""
 import pymongo
 
+from shared import clock
 from shared.briefing_events import BriefingPublished
 from shared.consumer import event_handler
 from shared.errors import NotFound
-from shared.store import Repository, Store, insert_once
+from shared.retention import Identity
+from shared.store import Finished, Repository, Store, insert_once
 from shared.web import api
 
 BRIEFINGS = "briefings"
@@ -16,6 +18,11 @@ LATEST = BriefingPublished()
 
 
 class OwnBriefingRepository(Repository):
+    # Past the retention, each name in its items is reduced; the counts stay.
+    RETAINED = {BRIEFINGS: Identity(
+        names=(), named=("overdue", "red", "pending", "decisions"), since="received_at",
+        finished=Finished(since="received_at"),
+        purpose="this party's part of the daily briefing: the items it had to act on")}
 
     @classmethod
     def create_indexes(cls, db):
@@ -25,7 +32,7 @@ class OwnBriefingRepository(Repository):
     def keep(self, part, event_id):
         """Store a briefing's part once (a redelivery hits the date's `_id`)."""
         return insert_once(self, BRIEFINGS, dict(part, _id=part["briefing_date"],
-                                                 source_event_id=event_id))
+                                                 received_at=clock.utcnow(), source_event_id=event_id))
 
     def latest(self):
         return next(iter(self.db[BRIEFINGS].find().sort("briefing_date", pymongo.DESCENDING).limit(1)),

@@ -45,7 +45,9 @@ class Identity:
     `phones`: top-level fields; `people`: fields holding a {name, phone}
     object (a case's reporter); `groups`: fields holding a list of people,
     each an object with any of `name`, `id_number`, `phone` (a tenancy's
-    tenants); `texts`: dotted paths of texts that may
+    tenants); `named`: fields holding a report's items at any depth, in
+    which every `name` is a person's (a briefing's late and red items);
+    `texts`: dotted paths of texts that may
     quote the name; `drop`: fields removed (a copy of someone's data
     kept for a while, such as an export's answers). `finished`: when a document is finished, for a
     collection that is not archived (an archived one uses its ARCHIVED).
@@ -56,6 +58,7 @@ class Identity:
     phones: tuple = ()
     people: tuple = ()
     groups: tuple = ()
+    named: tuple = ()
     texts: tuple = ()
     drop: tuple = ()
     finished: object = None
@@ -125,12 +128,25 @@ def deidentify(document, plain, identity, keyring, now):
         if isinstance(people, list):
             document[field] = [_reduced(person, keyring, full_names) if isinstance(person, dict)
                                else person for person in people]
+    for field in identity.named:
+        if field in document:
+            document[field] = _names_reduced(document[field])
     for path in identity.texts:
         replace_in_text(document, path, {name: deidentified_name(name) for name in full_names})
     for field in identity.drop:
         document.pop(field, None)
     document["deidentified_at"] = now
     return document
+
+
+def _names_reduced(value):
+    """`value` with every `name` in it, at any depth, de-identified."""
+    if isinstance(value, dict):
+        return {key: deidentified_name(item) if key == "name" and isinstance(item, str)
+                else _names_reduced(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_names_reduced(item) for item in value]
+    return value
 
 
 def _reduced(person, keyring, full_names):

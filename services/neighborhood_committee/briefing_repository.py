@@ -12,7 +12,8 @@ case's description; a registration's ID number only to mask it.
 """
 import pymongo
 
-from shared.store import Repository, insert_once
+from shared.retention import Identity
+from shared.store import Finished, Repository, insert_once
 
 from services.neighborhood_committee.sources import SOURCES
 
@@ -21,6 +22,12 @@ BRIEFINGS = "briefings"
 
 class BriefingRepository(Repository):
     OUTBOX_COLLECTIONS = (BRIEFINGS,)
+    # Its items name people (a name, a masked ID, a flat): past the
+    # retention, each name is reduced (王芳 → 王某); the counts stay.
+    RETAINED = {BRIEFINGS: Identity(
+        names=(), named=("parties", "red", "pending", "decisions"), since="generated_at",
+        finished=Finished(since="generated_at"),
+        purpose="the daily five-party briefing: the items each party had to act on")}
     # No PERSONAL of its own: the sources' collections belong to their own
     # repositories (a key rotation walks each PERSONAL once, through its owner).
 

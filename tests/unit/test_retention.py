@@ -85,3 +85,22 @@ def test_a_group_of_people_is_reduced_each_one():
         "id_number_index": KEYRING.blind_index("510107199503140314"),
         "phone_index": KEYRING.blind_index("13712345678")}
     assert "13698765432" not in repr(done) and "Liu Yang" not in repr(done)
+
+
+def test_a_reports_items_have_their_names_reduced_at_any_depth_and_keep_their_counts():
+    briefing = {
+        "_id": "2026-11-30",
+        "parties": {"community_police": {"received": 4, "overdue": [
+            {"id": "r1", "name": "王芳", "id_masked": "110101********1234", "flat": "3-2-301"}]}},
+        "red": [{"id": "c1", "kind": "urgent", "name": None, "detail": {"place": "7, fire lane"}}],
+        "pending": [{"id": "r2", "name": "Wang Fang", "party": "developer"}],
+        "kpis": {"total": {"received": 12}},
+    }
+    identity = Identity(names=(), named=("parties", "red", "pending"))
+    deidentify(briefing, dict(briefing), identity, KEYRING, NOW)
+    police = briefing["parties"]["community_police"]
+    assert police["overdue"][0]["name"] == "王某" and police["received"] == 4
+    assert police["overdue"][0]["id_masked"] == "110101********1234"
+    assert briefing["pending"][0]["name"] == "W. Fang"
+    assert briefing["red"][0]["name"] is None and briefing["red"][0]["detail"]["place"] == "7, fire lane"
+    assert briefing["kpis"] == {"total": {"received": 12}} and briefing["deidentified_at"] == NOW
