@@ -6,8 +6,8 @@ PERSONAL_DATA_RETENTION_DAYS after it finished. Then it is de-identified in
 place, as GB/T 35273 describes: the record stays (history, counts, the
 audit trail still name it), the person in it no longer can be read off it.
 
-- a name keeps its surname and the initial of the given name: "Wang Fang"
-  becomes "F. Wang"; a name in Chinese characters becomes its surname and
+- a name in Latin letters keeps the initial of its first word and its last
+  word ("Wang Fang" becomes "W. Fang"); a name in Chinese characters becomes its surname and
   某, as published judgments write it (王芳 -> 王某, 欧阳娜娜 -> 欧阳某);
 - an ID number becomes its masked form (shared.identity.mask_id), and a
   phone its masked form (138****5678); beside each, its keyed blind index

@@ -313,7 +313,7 @@ def assemble(kind, subject_doc, parts, answered_at, now):
 
 def for_agency(trace):
     """A trace handed to another agency's tooling: the person's name
-    shortened as de-identification writes it ("F. Wang"), the ID masked."""
+    shortened as de-identification writes it ("W. Fang"), the ID masked."""
     subject = dict(trace["subject"])
     if subject.get("name"):
         subject["name"] = deidentified_name(subject["name"])
