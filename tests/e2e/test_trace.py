@@ -227,9 +227,15 @@ def publish_correction_nobody_holds(system, returnee_id):
 def test_a_dead_lettered_event_of_the_id_shows_with_its_retries(apis, system):
     returnee_id, _ = register(apis, local_hukou=True, name="Qin Yu")
     envelope = publish_correction_nobody_holds(system, returnee_id)
-    found = trace_when(apis, returnee_id, lambda t: any(
-        row["event_id"] == envelope["event_id"] for row in t["dead_letters"]),
-        "the correction dead-lettered at the floating-population office")
+    def dead_lettered(trace_):
+        # the dead-letter queue holds it, and the party's journal (written in
+        # batches, JOURNAL_FLUSH_SECONDS) has noted it
+        corrected = event(trace_, "returnee_details_corrected")
+        return any(row["event_id"] == envelope["event_id"] for row in trace_["dead_letters"]) and (
+            corrected is not None and any(consumer["status"] == "dead_lettered"
+                                          for consumer in corrected["consumers"]))
+    found = trace_when(apis, returnee_id, dead_lettered,
+                       "the correction dead-lettered at the floating-population office")
     row = next(row for row in found["dead_letters"] if row["event_id"] == envelope["event_id"])
     assert row["party"] == FLOATING and row["reason"] == "retries_exhausted"
     assert row["event_type"] == "returnee_details_corrected" and "LookupError" in row["error"]
