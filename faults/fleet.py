@@ -113,15 +113,17 @@ class Fleet:
         self._wait_port_free(name)
 
     def stop(self, *names):
-        """SIGTERM: the graceful stop `linkage run` does (SIGKILL after 30 s)."""
-        for name in names or list(self.processes):
-            with self.lock:
-                process = self.processes.pop(name, None)
-            if process is None:
-                continue
+        """SIGTERM: the graceful stop `linkage run` does (SIGKILL after 30 s),
+        to every instance named at once."""
+        with self.lock:
+            stopping = [(name, self.processes.pop(name)) for name in names or list(self.processes)
+                        if name in self.processes]
+        for _, process in stopping:
             process.terminate()
+        deadline = time.monotonic() + 30
+        for name, process in stopping:
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

@@ -85,13 +85,16 @@ class System:
                 time.sleep(0.2)
 
     def stop(self, *services):
-        for service in services or list(self.processes):
-            process = self.processes.pop(service, None)
-            if process is None:
-                continue
+        """Stop the services gracefully, all at once (each takes a couple of
+        seconds to finish its work), killing any still running after 15 s."""
+        stopping = [self.processes.pop(service) for service in services or list(self.processes)
+                    if service in self.processes]
+        for process in stopping:
             process.terminate()
+        deadline = time.monotonic() + 15
+        for process in stopping:
             try:
-                process.wait(timeout=15)
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
