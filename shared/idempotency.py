@@ -7,7 +7,10 @@ import hmac
 import json
 import uuid
 
+from shared.errors import Conflict
+
 HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
 NAMESPACE = uuid.UUID("6f1d3c2a-5b7e-4e0f-9a51-2c8d7e4b1f60")
 
 
@@ -31,3 +34,15 @@ def resource_id(key_header, *scope):
     if key_header:
         return str(uuid.uuid5(NAMESPACE, ":".join(list(scope) + [key_header])))
     return str(uuid.uuid4())
+
+
+def replay(found, request_hash, key_header, what):
+    """A create found its id taken, held by `found`: the same request retried
+    under its key is answered with it again; anything else under that key is
+    a 409 naming `what`. None when nothing holds the id (another unique key
+    refused the write: the caller says which)."""
+    if found is None:
+        return None
+    if not key_header or found.get("request_hash") != request_hash:
+        raise Conflict("Idempotency-Key %r was used for a different %s" % (key_header, what))
+    return found

@@ -64,10 +64,11 @@ class TenancyDesk:
             self.infra.metrics.tenancies.inc()
             headers = {}
         except DuplicateKeyError:
-            tenancy = self.registry.get_tenancy(tenancy_id)
-            if not key or tenancy is None or tenancy.get("request_hash") != request_hash:
-                raise Conflict("Idempotency-Key %r was used for a different tenancy" % key)
-            headers = {"Idempotent-Replayed": "true"}
+            tenancy = idempotency.replay(self.registry.get_tenancy(tenancy_id), request_hash, key,
+                                         "tenancy")
+            if tenancy is None:
+                raise
+            headers = {idempotency.REPLAYED: "true"}
         self.registry.register_residents(tenancy)
         if tenancy.get("group_rental_due"):
             self._report_group_rental(tenancy, request.principal.subject)

@@ -18,7 +18,6 @@ from nameko.extensions import DependencyProvider
 from pymongo.errors import DuplicateKeyError
 
 from shared import clock, idempotency
-from shared.cases.desk import replay_or_raise
 from shared.cases.entrypoints import ASSIGNED, REPORT, CaseDesk
 from shared.cases.schemas import CASE_STATUSES
 from shared.consumer import event_handler
@@ -83,8 +82,10 @@ class CaseDispatch(CaseDesk):
             self._count_filed(case)
             self.infra.metrics.cases_reported.labels(case["category"]).inc()
         except DuplicateKeyError:
-            case = replay_or_raise(self.cases.get(case_id), request_hash, key)
-            headers["Idempotent-Replayed"] = "true"
+            case = idempotency.replay(self.cases.get(case_id), request_hash, key, "report")
+            if case is None:
+                raise
+            headers[idempotency.REPLAYED] = "true"
         return 201, DETAIL.dump(case), headers
 
     @event_handler("case_reported")

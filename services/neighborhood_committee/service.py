@@ -95,13 +95,12 @@ class NeighborhoodCommitteeService(Traces, PersonExports, RightsDesk, TenantRegi
             "Location": "/api/v1/returnees/%s" % returnee_id}
 
     def _replayed(self, returnee_id, key_header, request_hash):
-        earlier = self.linkages.get(returnee_id)
+        earlier = idempotency.replay(self.linkages.get(returnee_id), request_hash, key_header,
+                                     "registration")
         if earlier is None:
             return None
-        if earlier["request_hash"] != request_hash:
-            raise Conflict("Idempotency-Key %r was used for a different registration" % key_header)
         return 201, SUMMARY.dump(earlier), {
-            "Location": "/api/v1/returnees/%s" % earlier["_id"], "Idempotent-Replayed": "true"}
+            "Location": "/api/v1/returnees/%s" % earlier["_id"], idempotency.REPLAYED: "true"}
 
     @api("GET", "/api/v1/returnees/<string:returnee_id>", permission="returnees:read",
          responses={200: DETAIL}, summary="A linkage with the full identity (audited)")

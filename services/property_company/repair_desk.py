@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared import clock, idempotency
 from shared.consumer import event_handler
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 from shared.store import Store
 from shared.timer import every
 from shared.web import Page, api, page
@@ -59,10 +59,10 @@ class RepairDesk:
                                                 request_hash)
             self.infra.metrics.repairs.labels(repair["responsible"]).inc()
         except DuplicateKeyError:
-            repair = self.housing.repair(repair_id)
-            if repair is None or repair.get("request_hash") != request_hash:
-                raise Conflict("Idempotency-Key %r was used for a different repair" % key)
-            headers["Idempotent-Replayed"] = "true"
+            repair = idempotency.replay(self.housing.repair(repair_id), request_hash, key, "repair")
+            if repair is None:
+                raise
+            headers[idempotency.REPLAYED] = "true"
         return 201, REPAIRED.dump(repair), headers
 
     @api("GET", "/api/v1/repairs", permission="repairs:read", query=RepairQuery(),

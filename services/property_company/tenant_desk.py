@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared import clock, idempotency
 from shared.consumer import event_handler
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 from shared.store import Store
 from shared.timer import every
 from shared.web import Page, api, page
@@ -69,10 +69,11 @@ class TenantDesk:
             self.infra.metrics.occupants.inc()
             headers = {}
         except DuplicateKeyError:
-            occupant = self.tenants.get_occupant(occupant_id)
-            if occupant is None or occupant.get("request_hash") != request_hash:
-                raise Conflict("Idempotency-Key %r was used for a different occupant" % key)
-            headers = {"Idempotent-Replayed": "true"}
+            occupant = idempotency.replay(self.tenants.get_occupant(occupant_id), request_hash, key,
+                                          "occupant")
+            if occupant is None:
+                raise
+            headers = {idempotency.REPLAYED: "true"}
         headers["Location"] = "/api/v1/occupants/%s" % occupant_id
         return 201, OCCUPANT.dump(occupant), headers
 

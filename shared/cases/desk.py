@@ -8,7 +8,6 @@ in the same write. Events from the committee name a round: one of an
 earlier round, or already applied, changes nothing.
 """
 import pymongo
-from pymongo.errors import DuplicateKeyError
 
 from shared import clock
 from shared.errors import Conflict, NotFound
@@ -235,13 +234,3 @@ class CaseDeskRepository(Repository):
 
     def _page(self, collection, query, order, limit, cursor):
         return self.page(collection, query, order, pymongo.DESCENDING, limit, cursor)
-
-
-def replay_or_raise(existing, request_hash, key_header):
-    """A report's id was taken: the same request retried (answer as before)
-    or a different one under the same key (409)."""
-    if existing is None:
-        raise DuplicateKeyError("case id taken")
-    if existing.get("request_hash") != request_hash:
-        raise Conflict("Idempotency-Key %r was used for a different report" % key_header)
-    return existing

@@ -12,7 +12,7 @@ every case).
 from pymongo.errors import DuplicateKeyError
 
 from shared import clock, idempotency
-from shared.cases.desk import CaseDeskRepository, replay_or_raise
+from shared.cases.desk import CaseDeskRepository
 from shared.cases.schemas import (AcceptSchema, AssignmentSchema, CaseQuery, ReportRecordSchema,
                                   ReportSchema, ResolveSchema, ReturnSchema)
 from shared.consumer import event_handler
@@ -42,8 +42,10 @@ class CaseDesk:
             self.infra.metrics.cases_reported.labels(report["category"]).inc()
             headers = {}
         except DuplicateKeyError:
-            record = replay_or_raise(self.case_desk.reported(case_id), request_hash, key)
-            headers = {"Idempotent-Replayed": "true"}
+            record = idempotency.replay(self.case_desk.reported(case_id), request_hash, key, "report")
+            if record is None:
+                raise
+            headers = {idempotency.REPLAYED: "true"}
         headers["Location"] = "/api/v1/cases/%s" % case_id
         return 202, REPORTED.dump(record), headers
 
