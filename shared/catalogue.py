@@ -30,7 +30,9 @@ that a legal hold keeps it.
 A tenancy registered at the floating-population office travels the same
 way: the tenants' full identities only to the police (`tenant_registered`),
 name, masked ID and flat to the property company and the committee
-(`tenant_housing_declared`).
+(`tenant_housing_declared`). Each party's progress on a tenant (the
+police's check, the property company's access) carries ids, an outcome and
+times only, and reaches the committee too, for its daily briefing.
 The daily briefing's `briefing_published` is in shared/briefing_events.py:
 each party's own part, addressed to it alone.
 
@@ -337,6 +339,9 @@ class TenantHousingDeclaration(Schema):
     address = fields.Nested(AddressSchema, required=True)
     start_date = fields.Date(required=True)
     registered_at = fields.AwareDateTime(required=True)
+    # Added later (the briefing's local / non-local intake): absent from
+    # a declaration made before, read as unknown.
+    local_hukou = fields.Boolean(allow_none=True, load_default=None)
 
 
 class TenantCheckOpened(Schema):
@@ -458,15 +463,15 @@ CATALOGUE = Catalogue([
     EventSpec("tenant_housing_declared", FLOATING, (PROPERTY, COMMITTEE), TenantHousingDeclaration,
               description="A tenant rents a flat; the property company holds the tenant's "
                           "access until the police clear, the committee registers the tenant."),
-    EventSpec("tenant_check_opened", POLICE, (FLOATING,), TenantCheckOpened,
+    EventSpec("tenant_check_opened", POLICE, (FLOATING, COMMITTEE), TenantCheckOpened,
               description="The police have the tenant's check on their list."),
-    EventSpec("tenant_check_completed", POLICE, (FLOATING, PROPERTY), TenantCheckCompleted,
+    EventSpec("tenant_check_completed", POLICE, (FLOATING, PROPERTY, COMMITTEE), TenantCheckCompleted,
               description="The police cleared or flagged the tenant."),
-    EventSpec("tenant_access_held", PROPERTY, (FLOATING,), TenantAccessChanged,
+    EventSpec("tenant_access_held", PROPERTY, (FLOATING, COMMITTEE), TenantAccessChanged,
               description="The tenant's access is held until the police clear."),
-    EventSpec("tenant_access_issued", PROPERTY, (FLOATING,), TenantAccessChanged,
+    EventSpec("tenant_access_issued", PROPERTY, (FLOATING, COMMITTEE), TenantAccessChanged,
               description="The tenant's access was issued after the police cleared them."),
-    EventSpec("tenant_access_refused", PROPERTY, (FLOATING,), TenantAccessChanged,
+    EventSpec("tenant_access_refused", PROPERTY, (FLOATING, COMMITTEE), TenantAccessChanged,
               description="The tenant's access was refused because the police flagged them."),
     EventSpec("tenancy_ended", FLOATING, (PROPERTY, COMMITTEE), TenancyEnded,
               description="A tenancy ended; its tenants' access ends and the committee's "
