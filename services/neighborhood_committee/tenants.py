@@ -1,7 +1,7 @@
 """The committee's registry of a flat's tenants (masked), fed by the
 floating-population office's tenancy events.
 
-    GET /api/v1/tenants?flat=<flat_id>&status=active|ended
+    GET /api/v1/tenants?flat=<flat_id>&status=active|ended   (with each party's task)
 
 Keyed by the tenant, found by `flat_id` (shared.catalogue.flat_id), the key
 every party keeps flats under: the households of a flat and its tenants are
@@ -38,6 +38,8 @@ from shared.retention import Identity
 from shared.store import Finished, Repository, Store, insert_once
 from shared.timer import every
 from shared.web import Page, PageQuery, api, page
+
+from services.neighborhood_committee.schemas import PartyStateSchema
 
 TENANTS = "tenants"
 TENANTS_SHOWN = 20  # with a household, per flat (the full list: GET /api/v1/tenants?flat=)
@@ -171,6 +173,10 @@ class FlatTenantSchema(Schema):
     ended_on = fields.String(allow_none=True)
     registered_at = fields.AwareDateTime()
     ended_at = fields.AwareDateTime(allow_none=True)
+    local_hukou = fields.Boolean(allow_none=True)
+    # the police's check and the property company's access, as the briefing counts them
+    parties = fields.Dict(keys=fields.String(), values=fields.Nested(PartyStateSchema),
+                          attribute="tasks")
 
 
 class FlatTenantQuery(PageQuery):
