@@ -30,9 +30,12 @@ that a legal hold keeps it.
 A tenancy registered at the floating-population office travels the same
 way: the tenants' full identities only to the police (`tenant_registered`),
 name, masked ID and flat to the property company and the committee
-(`tenant_housing_declared`). Each party's progress on a tenant (the
-police's check, the property company's access) carries ids, an outcome and
-times only, and reaches the committee too, for its daily briefing.
+(`tenant_housing_declared`), and whether the tenant has local hukou to the
+committee alone (`tenant_hukou_recorded`, for its briefing's local /
+non-local intake: the property company's job does not need it). Each
+party's progress on a tenant (the police's check, the property company's
+access) carries ids, an outcome and times only, and reaches the committee
+too, for its daily briefing.
 The daily briefing's `briefing_published` is in shared/briefing_events.py:
 each party's own part, addressed to it alone.
 
@@ -339,9 +342,14 @@ class TenantHousingDeclaration(Schema):
     address = fields.Nested(AddressSchema, required=True)
     start_date = fields.Date(required=True)
     registered_at = fields.AwareDateTime(required=True)
-    # Added later (the briefing's local / non-local intake): absent from
-    # a declaration made before, read as unknown.
-    local_hukou = fields.Boolean(allow_none=True, load_default=None)
+
+
+class TenantHukouRecorded(Schema):
+    """Whether a tenant has local hukou: for the committee's briefing alone."""
+    tenant_id = fields.String(required=True)
+    tenancy_id = fields.String(required=True)
+    local_hukou = fields.Boolean(required=True)
+    registered_at = fields.AwareDateTime(required=True)
 
 
 class TenantCheckOpened(Schema):
@@ -463,6 +471,9 @@ CATALOGUE = Catalogue([
     EventSpec("tenant_housing_declared", FLOATING, (PROPERTY, COMMITTEE), TenantHousingDeclaration,
               description="A tenant rents a flat; the property company holds the tenant's "
                           "access until the police clear, the committee registers the tenant."),
+    EventSpec("tenant_hukou_recorded", FLOATING, (COMMITTEE,), TenantHukouRecorded,
+              description="Whether a registered tenant has local hukou; the committee's "
+                          "briefing counts its tenants local or not."),
     EventSpec("tenant_check_opened", POLICE, (FLOATING, COMMITTEE), TenantCheckOpened,
               description="The police have the tenant's check on their list."),
     EventSpec("tenant_check_completed", POLICE, (FLOATING, PROPERTY, COMMITTEE), TenantCheckCompleted,

@@ -42,7 +42,8 @@ class TenancyRepository(RegistryRepository):
 
     def register_tenancy(self, tenancy):
         """The tenancy and, in the same write, each tenant's check at the
-        police and declaration to the property company and the committee.
+        police, declaration to the property company and the committee, and
+        hukou (local or not) to the committee.
         DuplicateKeyError if the id is taken (a retried Idempotency-Key)."""
         self.insert(TENANCIES, tenancy, self._registration_events(tenancy))
 
@@ -57,8 +58,11 @@ class TenancyRepository(RegistryRepository):
                 common, id_number=identity["id_number"], phone=identity["phone"],
                 local_hukou=item["local_hukou"]), tenancy["_id"]))
             events.append(self.event("tenant_housing_declared", dict(
-                common, id_masked=item["id_masked"], local_hukou=item["local_hukou"]),
-                tenancy["_id"]))
+                common, id_masked=item["id_masked"]), tenancy["_id"]))
+            events.append(self.event("tenant_hukou_recorded", {
+                "tenant_id": item["tenant_id"], "tenancy_id": tenancy["_id"],
+                "local_hukou": item["local_hukou"],
+                "registered_at": tenancy["registered_at"]}, tenancy["_id"]))
         return events
 
     def get_tenancy(self, tenancy_id):

@@ -14,7 +14,10 @@ police's check, the property company's access), for the daily briefing's
 the parties' own events (`tenant_check_opened`, `tenant_check_completed`,
 `tenant_access_held` / `_issued` / `_refused`): they carry ids, an outcome
 and times, nothing about the person, so the committee is one more consumer
-of each, with no new event to keep in step with the office. A redelivery
+of each, with no new event to keep in step with the office. Whether a
+tenant has local hukou (the briefing's category) comes in
+`tenant_hukou_recorded`, addressed to the committee alone: the property
+company, which gets the declaration too, has no use for it. A redelivery
 changes nothing (the event id is written with the change, and a task that
 is done or already says so ignores it); a party's word that comes before
 the tenant's declaration is a LookupError, and the consumer retries.
@@ -72,7 +75,7 @@ class TenantRegistryRepository(Repository):
             "flat_id": flat_id(declared["address"]),
             "start_date": declared["start_date"].isoformat(),
             "registered_at": declared["registered_at"],
-            "local_hukou": declared.get("local_hukou"),
+            "local_hukou": None,  # from `tenant_hukou_recorded`
             "status": "active",
             "ended_at": None,
             "tasks": tasks,
@@ -108,6 +111,19 @@ class TenantRegistryRepository(Repository):
             if not tenant_tasks.progress(tenant["tasks"][party], status, done, now):
                 return None
             refresh(tenant, now)
+            return []
+        if self.modify(TENANTS, event.payload["tenant_id"], decide, event.event_id) is None:
+            raise LookupError("no tenant %s yet" % event.payload["tenant_id"])
+
+    def record_hukou(self, event):
+        """Whether the tenant has local hukou (the briefing's category);
+        LookupError while the tenant is not here yet."""
+        local = event.payload["local_hukou"]
+
+        def decide(tenant):
+            if tenant.get("local_hukou") == local:
+                return None
+            tenant["local_hukou"] = local
             return []
         if self.modify(TENANTS, event.payload["tenant_id"], decide, event.event_id) is None:
             raise LookupError("no tenant %s yet" % event.payload["tenant_id"])
@@ -195,6 +211,10 @@ class TenantRegistry:
     @event_handler("tenant_housing_declared")
     def on_tenant_housing_declared(self, event):
         self.tenant_registry.register(event, self.infra.settings.time_limits)
+
+    @event_handler("tenant_hukou_recorded")
+    def on_tenant_hukou_recorded(self, event):
+        self.tenant_registry.record_hukou(event)
 
     @event_handler("tenant_check_opened")
     @event_handler("tenant_check_completed")

@@ -82,9 +82,10 @@ def script(apis, offset):
             return None
         cleared, waiting = found["Chen Jing"]["parties"], found["Liu Yang"]["parties"]
         ready = (cleared[POLICE]["done"] and cleared[PROPERTY]["done"]
+                 and all(item["local_hukou"] is not None for item in found.values())
                  and waiting[POLICE]["status"] == "pending" and waiting[POLICE]["overdue"])
         return found if ready else None
-    found = wait_for(seen, "the committee to see the police and the property company act")
+    found = wait_for(seen, "the committee to see the hukou and the police and the property company act")
     now = datetime.now(timezone.utc) + timedelta(seconds=offset)
     assert now < DUE, "the morning ran past 08:00: the briefing may have been made before it"
     return {"apis": apis, "ids": ids, "tenants": [chen, liu], "seen": found}
