@@ -30,7 +30,12 @@ that a legal hold keeps it.
 A tenancy registered at the floating-population office travels the same
 way: the tenants' full identities only to the police (`tenant_registered`),
 name, masked ID and flat to the property company and the committee
-(`tenant_housing_declared`).
+(`tenant_housing_declared`), and whether the tenant has local hukou to the
+committee alone (`tenant_hukou_recorded`, for its briefing's local /
+non-local intake: the property company's job does not need it). Each
+party's progress on a tenant (the police's check, the property company's
+access) carries ids, an outcome and times only, and reaches the committee
+too, for its daily briefing.
 The daily briefing's `briefing_published` is in shared/briefing_events.py:
 each party's own part, addressed to it alone.
 
@@ -339,6 +344,14 @@ class TenantHousingDeclaration(Schema):
     registered_at = fields.AwareDateTime(required=True)
 
 
+class TenantHukouRecorded(Schema):
+    """Whether a tenant has local hukou: for the committee's briefing alone."""
+    tenant_id = fields.String(required=True)
+    tenancy_id = fields.String(required=True)
+    local_hukou = fields.Boolean(required=True)
+    registered_at = fields.AwareDateTime(required=True)
+
+
 class TenantCheckOpened(Schema):
     tenant_id = fields.String(required=True)
     tenancy_id = fields.String(required=True)
@@ -458,15 +471,18 @@ CATALOGUE = Catalogue([
     EventSpec("tenant_housing_declared", FLOATING, (PROPERTY, COMMITTEE), TenantHousingDeclaration,
               description="A tenant rents a flat; the property company holds the tenant's "
                           "access until the police clear, the committee registers the tenant."),
-    EventSpec("tenant_check_opened", POLICE, (FLOATING,), TenantCheckOpened,
+    EventSpec("tenant_hukou_recorded", FLOATING, (COMMITTEE,), TenantHukouRecorded,
+              description="Whether a registered tenant has local hukou; the committee's "
+                          "briefing counts its tenants local or not."),
+    EventSpec("tenant_check_opened", POLICE, (FLOATING, COMMITTEE), TenantCheckOpened,
               description="The police have the tenant's check on their list."),
-    EventSpec("tenant_check_completed", POLICE, (FLOATING, PROPERTY), TenantCheckCompleted,
+    EventSpec("tenant_check_completed", POLICE, (FLOATING, PROPERTY, COMMITTEE), TenantCheckCompleted,
               description="The police cleared or flagged the tenant."),
-    EventSpec("tenant_access_held", PROPERTY, (FLOATING,), TenantAccessChanged,
+    EventSpec("tenant_access_held", PROPERTY, (FLOATING, COMMITTEE), TenantAccessChanged,
               description="The tenant's access is held until the police clear."),
-    EventSpec("tenant_access_issued", PROPERTY, (FLOATING,), TenantAccessChanged,
+    EventSpec("tenant_access_issued", PROPERTY, (FLOATING, COMMITTEE), TenantAccessChanged,
               description="The tenant's access was issued after the police cleared them."),
-    EventSpec("tenant_access_refused", PROPERTY, (FLOATING,), TenantAccessChanged,
+    EventSpec("tenant_access_refused", PROPERTY, (FLOATING, COMMITTEE), TenantAccessChanged,
               description="The tenant's access was refused because the police flagged them."),
     EventSpec("tenancy_ended", FLOATING, (PROPERTY, COMMITTEE), TenancyEnded,
               description="A tenancy ended; its tenants' access ends and the committee's "

@@ -5,7 +5,7 @@ from datetime import date
 
 import pymongo
 
-from shared import clock
+from shared import clock, tenant_tasks
 from shared.retention import Identity
 from shared.store import Finished, insert_once
 
@@ -42,7 +42,8 @@ class TenancyRepository(RegistryRepository):
 
     def register_tenancy(self, tenancy):
         """The tenancy and, in the same write, each tenant's check at the
-        police and declaration to the property company and the committee.
+        police, declaration to the property company and the committee, and
+        hukou (local or not) to the committee.
         DuplicateKeyError if the id is taken (a retried Idempotency-Key)."""
         self.insert(TENANCIES, tenancy, self._registration_events(tenancy))
 
@@ -58,6 +59,10 @@ class TenancyRepository(RegistryRepository):
                 local_hukou=item["local_hukou"]), tenancy["_id"]))
             events.append(self.event("tenant_housing_declared", dict(
                 common, id_masked=item["id_masked"]), tenancy["_id"]))
+            events.append(self.event("tenant_hukou_recorded", {
+                "tenant_id": item["tenant_id"], "tenancy_id": tenancy["_id"],
+                "local_hukou": item["local_hukou"],
+                "registered_at": tenancy["registered_at"]}, tenancy["_id"]))
         return events
 
     def get_tenancy(self, tenancy_id):
@@ -74,7 +79,7 @@ class TenancyRepository(RegistryRepository):
             query["checks"] = checks
         if overdue is True:
             query["tenants.tasks"] = {"$exists": True}
-            query["$or"] = [{"tenants.tasks.%s.overdue" % p: True} for p in domain.TENANT_PARTIES]
+            query["$or"] = [{"tenants.tasks.%s.overdue" % p: True} for p in tenant_tasks.TENANT_PARTIES]
         return self.page(TENANCIES, query, "registered_at", pymongo.DESCENDING, limit, cursor)
 
     def active_tenants_at(self, flat_id):
@@ -135,7 +140,7 @@ class TenancyRepository(RegistryRepository):
         """A party's progress on a tenant; idempotent (the event id is
         recorded with the change). LookupError while the tenancy is unknown."""
         payload = event.payload
-        party, status, done = domain.party_update_for(event.event_type, payload)
+        party, status, done = tenant_tasks.party_update_for(event.event_type, payload)
 
         def decide(tenancy):
             changed = domain.apply_party_update(tenancy, payload["tenant_id"], party, status, done,

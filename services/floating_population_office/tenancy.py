@@ -2,7 +2,8 @@
 
 The office registers a tenancy (a flat, its landlord, its rooms, its dates,
 its tenants) and opens work at two parties for each tenant, each a task of
-the joint-work pattern (shared/joint.py) with one limit, `act`:
+the joint-work pattern (shared/joint.py) with one limit, `act`, kept as
+shared/tenant_tasks.py says (the committee keeps the same tasks):
 
 - the police check the tenant's identity and risk, as a returnee's
   (`community_police`: pending, then cleared or flagged);
@@ -19,17 +20,7 @@ from datetime import datetime, time, timedelta, timezone
 from shared import joint
 from shared.catalogue import flat_id
 from shared.identity import mask_id
-from shared.parties import POLICE, PROPERTY
-
-TENANT_PARTIES = (POLICE, PROPERTY)
-
-# What each party's event means for a tenant's task: (party, status, done).
-PARTY_UPDATES = {
-    "tenant_check_opened": (POLICE, "pending", False),
-    "tenant_access_held": (PROPERTY, "held", False),
-    "tenant_access_issued": (PROPERTY, "issued", True),
-    "tenant_access_refused": (PROPERTY, "refused", True),
-}
+from shared.tenant_tasks import new_tasks, progress
 
 
 def new_tenancy(tenancy_id, body, tenant_ids, now, limits, registration_days):
@@ -37,7 +28,7 @@ def new_tenancy(tenancy_id, body, tenant_ids, now, limits, registration_days):
     (a personal field, encrypted at rest), the rest in `tenants`."""
     tenants, identities = [], []
     for tenant_id, tenant in zip(tenant_ids, body["tenants"]):
-        tasks = {party: joint.new_task(now, limits[party]) for party in TENANT_PARTIES}
+        tasks = new_tasks(now, limits)
         tenants.append({"tenant_id": tenant_id, "name": tenant["name"],
                         "id_masked": mask_id(tenant["id_number"]),
                         "local_hukou": tenant["local_hukou"], "registration_id": None,
@@ -100,13 +91,6 @@ def tenant(tenancy, tenant_id):
     return None
 
 
-def party_update_for(event_type, payload):
-    """(party, status, done) for a party's event on a tenant."""
-    if event_type == "tenant_check_completed":
-        return POLICE, payload["outcome"], True
-    return PARTY_UPDATES[event_type]
-
-
 def apply_party_update(tenancy, tenant_id, party, status, done, now):
     """Record a party's progress on a tenant in `tenancy` (a copy, changed in
     place); False when the update is stale (the task is done already, or the
@@ -114,15 +98,8 @@ def apply_party_update(tenancy, tenant_id, party, status, done, now):
     item = tenant(tenancy, tenant_id)
     if item is None:
         return False
-    task = item["tasks"][party]
-    if task["done"] or (task["status"] == status and not done):
+    if not progress(item["tasks"][party], status, done, now):
         return False
-    if done:
-        joint.finish(task, status, now)
-    else:
-        task["status"] = status
-        if task["acknowledged_at"] is None:
-            task["acknowledged_at"] = now
     _refresh(tenancy, now)
     return True
 

@@ -1,8 +1,9 @@
 """The committee's intake sources, as the daily briefing and the monthly
 report read them: plain Python, no framework.
 
-Each kind of joint work the committee opens (a returnee's registration, a
-community case; a tenancy would be one more) is a Source: where its
+Each kind of joint work the committee follows (a returnee's registration, a
+community case, a tenant of a tenancy the floating-population office
+registered) is a Source: where its
 documents are, when one came in, its category and location, what each
 party's task in it says (received, acknowledged, done, returned, late), and
 how it names an item without a full identity (a name, a masked ID, a
@@ -81,28 +82,12 @@ class Source:
         return []
 
 
-class Registrations(Source):
-    name = "registrations"
-    collections = ("linkages", "linkages_archive")
+class PersonChecks(Source):
+    """A person checked at several parties at once, every task received
+    when the person registered, each with one limit (shared/joint.py): a
+    returnee's registration, a tenant."""
     opened_at = "registered_at"
-    tasks = "parties"
     pending_check = True
-    personal = ("id_number",)
-    projection = {"name": 1, "id_number": 1, "address": 1, "local_hukou": 1, "registered_at": 1,
-                  "status": 1, "parties": 1, "mismatch": 1, "closed_at": 1}
-
-    def open_query(self):
-        return {"status": "open"}
-
-    def category(self, doc):
-        return "local" if doc["local_hukou"] else "non_local"
-
-    def building(self, doc):
-        return doc["address"]["building"]
-
-    def describe(self, doc):
-        return {"name": doc["name"], "id_masked": mask_id(doc["id_number"]),
-                "flat": flat_id(doc["address"]), "category": self.category(doc)}
 
     def received_at(self, doc, task):
         return doc["registered_at"]
@@ -134,6 +119,28 @@ class Registrations(Source):
                     row["finished"] += 1
                     row["finished_on_time"] += task["done_at"] <= task["due_at"]
         return rows
+
+
+class Registrations(PersonChecks):
+    name = "registrations"
+    collections = ("linkages", "linkages_archive")
+    tasks = "parties"
+    personal = ("id_number",)
+    projection = {"name": 1, "id_number": 1, "address": 1, "local_hukou": 1, "registered_at": 1,
+                  "status": 1, "parties": 1, "mismatch": 1, "closed_at": 1}
+
+    def open_query(self):
+        return {"status": "open"}
+
+    def category(self, doc):
+        return "local" if doc["local_hukou"] else "non_local"
+
+    def building(self, doc):
+        return doc["address"]["building"]
+
+    def describe(self, doc):
+        return {"name": doc["name"], "id_masked": mask_id(doc["id_number"]),
+                "flat": flat_id(doc["address"]), "category": self.category(doc)}
 
     def red(self, doc, now):
         if doc.get("mismatch"):
@@ -242,7 +249,42 @@ class Cases(Source):
         return found
 
 
-SOURCES = (Registrations(), Cases())
+class Tenancies(PersonChecks):
+    """The tenants of the tenancies the floating-population office
+    registered (tenants.py): each tenant is an item, as a returnee is, with
+    a task at the police (the check) and at the property company (access
+    held until the police clear). Its intake counts tenants, local or
+    non-local. It has no red or decision of its own: a late party is red
+    and, a day late, a decision, as for every source; a tenant the police
+    flag is refused access by the property company's own rule."""
+    name = "tenancies"
+    collections = ("tenants",)
+    tasks = "tasks"
+    # Only what the committee's registry holds: never an ID number or phone.
+    projection = {"name": 1, "id_masked": 1, "address": 1, "local_hukou": 1, "registered_at": 1,
+                  "tenancy_id": 1, "status": 1, "tasks": 1, "closed_at": 1}
+
+    def open_query(self):
+        return {"closed_at": None}
+
+    def category(self, doc):
+        local = doc.get("local_hukou")
+        return "unknown" if local is None else "local" if local else "non_local"
+
+    def building(self, doc):
+        return doc["address"]["building"]
+
+    def describe(self, doc):
+        return {"name": doc["name"], "id_masked": doc["id_masked"], "flat": flat_id(doc["address"]),
+                "category": self.category(doc)}
+
+    def task_items(self, doc):
+        # A tenant registered here before tenants carried tasks has none.
+        return [(party, task) for party, task in (doc.get(self.tasks) or {}).items()
+                if task["status"] != "not_required"]
+
+
+SOURCES = (Registrations(), Cases(), Tenancies())
 
 
 def late_tasks(source, doc, now):

@@ -258,9 +258,9 @@ def test_the_print_view_and_the_monthly_report(morning, today):
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "五方联动每日简报" in page.text and "size: A4" in page.text and "Wang Fang" in page.text
     report = committee.get("/api/v1/reports/monthly/%s" % DAY.strftime("%Y-%m")).json()
-    assert report["intake"] == {"registrations": 2, "cases": 2}
+    assert report["intake"] == {"registrations": 2, "cases": 2, "tenancies": 0}
     morning_row = next(row for row in report["days"] if row["date"] == DAY.isoformat())
-    assert morning_row["intake"] == {"registrations": 2, "cases": 2}
+    assert morning_row["intake"] == {"registrations": 2, "cases": 2, "tenancies": 0}
     assert morning_row["finished"][DEVELOPER] == 2
     escalated = {(item["kind"], item["party"]) for item in report["escalated_open"]}
     assert ("overdue", POLICE) in escalated

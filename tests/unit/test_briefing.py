@@ -118,7 +118,7 @@ def day():
     cases.record_accepted(noise, party_event(noise, COMMITTEE, utc(1, 6, 30)), utc(1, 6, 30))
     cases.record_resolved(noise, party_event(noise, COMMITTEE, utc(1, 7), note="talked to both",
                                              accepted_at=utc(1, 6, 30)), utc(1, 7))
-    documents = {"registrations": [wang, li, zhao], "cases": [fire, leak, noise]}
+    documents = {"registrations": [wang, li, zhao], "cases": [fire, leak, noise], "tenancies": []}
     return documents
 
 
@@ -268,15 +268,15 @@ class FakeRepository:
 def test_the_monthly_report_compares_with_the_month_before_and_draws_two_charts(day):
     report = monthly.report(date(2026, 12, 1), ZONE, NOW, FakeRepository(day))
     # Months are local: Zhao Min (30 Nov, 20:00 UTC) registered on 1 Dec at 04:00 in Shanghai.
-    assert report["intake"] == {"registrations": 3, "cases": 3}
-    assert report["intake_previous"] == {"registrations": 0, "cases": 0}
+    assert report["intake"] == {"registrations": 3, "cases": 3, "tenancies": 0}
+    assert report["intake_previous"] == {"registrations": 0, "cases": 0, "tenancies": 0}
     assert report["parties"][POLICE]["month"]["received"] == 3
     assert report["parties"][POLICE]["previous"]["received"] == 0
     assert report["parties"][POLICE]["change"]["on_time_rate"] is None
     assert report["top_locations"][:2] == [{"source": "cases", "key": "7", "count": 3, "previous": 0},
                                            {"source": "registrations", "key": "7", "count": 2, "previous": 0}]
     first = report["days"][0]
-    assert first["date"] == "2026-12-01" and first["intake"] == {"registrations": 3, "cases": 3}
+    assert first["date"] == "2026-12-01" and first["intake"] == {"registrations": 3, "cases": 3, "tenancies": 0}
     assert first["on_time"][COMMITTEE] == 1.0 and first["on_time"][POLICE] == 1.0
     assert len(report["days"]) == 31
     assert {(item["kind"], item["party"], item["id"]) for item in report["escalated_open"]} >= {
