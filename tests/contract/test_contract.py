@@ -13,11 +13,24 @@ from openapi_spec_validator import validate
 
 from shared.parties import ALL
 from tests.support import token_for
+from tests.system import System
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = os.environ.get("CONTRACT_MAX_EXAMPLES", "25")
+
+
+@pytest.fixture(scope="module")
+def system(mongo_client):
+    """A system of its own, dropped afterwards: Schemathesis writes hundreds of
+    valid reports, tenancies and repairs, which the shared system would keep
+    and every later test that snapshots its collections would read."""
+    with System() as running:
+        running.start()
+        yield running
+        running.stop()
+        running.drop_databases(mongo_client)
 
 
 @pytest.mark.parametrize("service", ALL)

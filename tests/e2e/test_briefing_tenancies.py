@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 ZONE = ZoneInfo("Asia/Shanghai")
 DAY = (datetime.now(ZONE) + timedelta(days=4)).date()
 DUE = datetime.combine(DAY, clock_time(8, 0), ZONE)
-START_AT = DUE - timedelta(seconds=45)  # start and the morning take about 20 s here
+START_AT = DUE - timedelta(seconds=35)  # start and the morning take about 15 s here
 FLAT = {"building": "52", "unit": "1", "room": "702"}
 FLAT_ID = "52-1-702"
 
