@@ -43,13 +43,14 @@ ops-tools:
 	@if [ -x scripts/install-ops-tools.sh ]; then scripts/install-ops-tools.sh; fi
 
 # The browser tests are their own pytest run (browser_tests/pytest.ini: no
-# eventlet monkey-patching, under which Playwright hangs), after the main one.
+# eventlet monkey-patching, under which Playwright hangs).
 BROWSER_TESTS = VENV_PYTHON=$(BIN)/python scripts/install-browser-tools.sh \
 	&& PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest browser_tests $(BROWSER_PYTEST_ARGS)
 
+# tests/e2e alongside the other tests and then the browser tests (scripts/test.sh).
 test: stack ops-tools
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(BROWSER_TESTS)
+	PATH=$(CURDIR)/$(BIN):$$PATH VENV_PYTHON=$(BIN)/python BROWSER_PYTEST_ARGS="$(BROWSER_PYTEST_ARGS)" \
+		scripts/test.sh $(PYTEST_ARGS)
 
 test-browser: stack
 	$(BROWSER_TESTS)
