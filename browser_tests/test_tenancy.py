@@ -92,6 +92,11 @@ def test_a_tenancy_is_registered_checked_given_access_seen_by_the_committee_and_
     committee.go("/tenants?flat=" + flat)
     table = committee.refresh_until(page.locator("table.flat-tenants tbody tr", has_text="马丽"))
     expect(table).to_contain_text(flagged_id[:6] + "********" + flagged_id[-4:])
+    # each tenant's check at the police and access at the property company
+    flagged_row = page.locator("table.flat-tenants tbody tr", has_text="马丽")
+    committee.refresh_until(flagged_row.locator(
+        '.chip[data-party="property_company"][data-status="refused"]'))
+    expect(flagged_row.locator('.chip[data-party="community_police"][data-status="flagged"]')).to_be_visible()
     expect(page.locator("table.flat-tenants")).not_to_contain_text(flagged_id)
     committee.shot("flat-tenants")
 

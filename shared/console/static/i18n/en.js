@@ -722,6 +722,7 @@ export default {
     placeholder: "e.g. 7-1-502",
     empty_prompt: "Type a flat to see its tenants.",
     since: "Since",
+    parties: "Police check and access",
   },
   reasons: { exact: {}, patterns: [] },
 };

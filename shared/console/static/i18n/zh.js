@@ -723,6 +723,7 @@ export default {
     placeholder: "如：7-1-502",
     empty_prompt: "输入房屋查看租户。",
     since: "起租",
+    parties: "民警核查与物业门禁",
   },
   reasons: {
     exact: {

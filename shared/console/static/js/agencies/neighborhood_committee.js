@@ -170,6 +170,9 @@ async function flatTenants(ctx) {
     { label: t("person.id_masked"), cell: (x) => h("span", { class: "mono" }, x.id_masked) },
     { label: t("person.flat"), cell: (x) => x.flat_id },
     { label: t("flat_tenants.since"), cell: (x) => fmtDate(x.start_date) },
+    // the police's check and the property company's access, as the briefing counts them
+    { label: t("flat_tenants.parties"), cell: (x) => h("div", { class: "chips" },
+      Object.entries(x.parties || {}).map(([party, task]) => partyChip(party, task.status, task.overdue && !task.done))) },
     { label: t("common.status"), cell: (x) => [chip(x.status),
                                                  x.ended_on ? h("small", { class: "block" }, fmtDate(x.ended_on)) : null] },
   ];
