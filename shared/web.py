@@ -40,6 +40,7 @@ from shared.users import Accounts
 log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-Id"
+MAX_URL_BYTES = 65536  # a request line longer than this is eventlet's 414
 DATABASE_RETRY_AFTER_SECONDS = 5
 CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Correlation-Id"
 CORS_EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed, X-Correlation-Id"
@@ -131,6 +132,14 @@ class ProblemWebServer(WebServer):
 
     def get_wsgi_app(self):
         return ProblemWsgiApp(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, *args, **kwargs):
+        # eventlet answers a request line over 8 KiB with a bare 414; up to
+        # MAX_URL_BYTES the request reaches the API, whose checks name the
+        # bad argument (422), as they do for any other.
+        server = super().get_wsgi_server(sock, wsgi_app, *args, **kwargs)
+        server.url_length_limit = MAX_URL_BYTES
+        return server
 
 
 @dataclass(frozen=True)

@@ -124,13 +124,16 @@ class TenancyRepository(RegistryRepository):
                 return []
             self.modify(TENANCIES, tenancy["_id"], noted)
 
-    def end_residents(self, tenancy):
-        """The tenancy ended: its tenants' registrations end (departed)."""
+    def end_residents(self, tenancy, ended_at):
+        """The tenancy ends: its tenants' registrations end (departed).
+        Written before the tenancy's own end, so that a crash between the
+        two leaves the tenancy still due to end: the timer's next pass, or
+        the retried request, ends it and finds these done (idempotent)."""
         for item in tenancy["tenants"]:
             def departed(document):
                 if document.get("residence") != "residing":
                     return None
-                document.update(status="departed", residence="ended", ended_at=tenancy["ended_at"])
+                document.update(status="departed", residence="ended", ended_at=ended_at)
                 return []
             self.modify_anywhere(REGISTRATIONS, item["tenant_id"], departed)
 

@@ -122,9 +122,10 @@ class TenancyDesk:
         if ended_on.isoformat() < tenancy["start_date"] <= today.isoformat():
             raise Conflict("tenancy %s started on %s: it cannot end before" % (
                 tenancy_id, tenancy["start_date"]))
+        if tenancy["status"] == "active":
+            self.registry.end_residents(tenancy, clock.utcnow())
         tenancy, ended = self.registry.end_tenancy(tenancy_id, ended_on, request.principal.subject,
                                                    request.data["reason"])
-        self.registry.end_residents(tenancy)  # again on a retry, if a crash left any
         if not ended:
             raise Conflict("tenancy %s ended already on %s" % (tenancy_id, tenancy["ended_on"]))
         self.infra.metrics.tenancies_ended.inc()
@@ -172,9 +173,9 @@ class TenancyDesk:
             self._report_group_rental(tenancy, tenancy["registered_by"] or "group_rental")
         for found in list(self.registry.ending(now)):
             tenancy = self.registry.get_tenancy(found["_id"])
+            self.registry.end_residents(tenancy, now)
             tenancy, ended = self.registry.end_tenancy(
                 found["_id"], date.fromisoformat(tenancy["end_date"]), "end_date",
                 "the end date passed")
-            self.registry.end_residents(tenancy)
             if ended:
                 self.infra.metrics.tenancies_ended.inc()

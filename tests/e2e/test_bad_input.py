@@ -836,6 +836,20 @@ def test_one_bad_query_argument_is_422_naming_it(system, db, known, endpoint):
 
 
 @pytest.mark.parametrize("endpoint", LIST_ENDPOINTS, ids=lambda e: "%s %s" % e)
+def test_a_long_query_is_422_naming_its_arguments_not_a_bare_414(system, db, known, endpoint):
+    """A query of ~20 KB (a repeated `limit`, an over-long `cursor`), over
+    eventlet's own 8 KiB request line, reaches the API and is refused there
+    like any other bad argument (MAX_URL_BYTES, shared/web.py)."""
+    service, path = endpoint
+    args = [("limit", "x" * 100)] * 150 + [("cursor", "c" * 5000)]
+    with nothing_written(db, known):
+        response = requests.get(system.url(service) + path, params=args, headers=auth(service),
+                                timeout=15)
+        assert len(response.request.url) > 20000
+        assert sorted(set(error_fields(assert_problem(response, 422)))) == ["cursor", "limit"]
+
+
+@pytest.mark.parametrize("endpoint", LIST_ENDPOINTS, ids=lambda e: "%s %s" % e)
 def test_a_cursor_no_list_handed_out_is_422_naming_it(system, db, known, endpoint):
     """Each of BAD_CURSORS in turn, under one write check."""
     service, path = endpoint
