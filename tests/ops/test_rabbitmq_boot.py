@@ -59,17 +59,21 @@ def test_only_the_configured_users_exist_with_their_permissions(rabbit):
 
 def test_prometheus_endpoints_serve_the_series_the_rules_use(rabbit):
     url = rabbit.prometheus + "/metrics/detailed?family=queue_coarse_metrics&family=queue_consumer_count"
-    # queue statistics are collected every few seconds after boot
-    deadline = time.monotonic() + 30
+    series = [(metric, service) for service in SERVICES for metric in (
+        "rabbitmq_detailed_queue_messages", "rabbitmq_detailed_queue_messages_ready",
+        "rabbitmq_detailed_queue_messages_unacked", "rabbitmq_detailed_queue_consumers")]
+
+    def missing(text):
+        return [(metric, service) for metric, service in series if not re.search(
+            r'^%s\{vhost="/",queue="%s\.dead_letters"\} 0' % (metric, service), text, re.M)]
+    # Queue statistics are collected every few seconds after boot, not all
+    # queues in the same pass: wait until every series is there.
+    deadline = time.monotonic() + 60
     detailed = http_get(url)
-    while 'queue="developer.dead_letters"' not in detailed and time.monotonic() < deadline:
+    while missing(detailed) and time.monotonic() < deadline:
         time.sleep(1)
         detailed = http_get(url)
-    for service in SERVICES:
-        for metric in ("rabbitmq_detailed_queue_messages", "rabbitmq_detailed_queue_messages_ready",
-                       "rabbitmq_detailed_queue_messages_unacked", "rabbitmq_detailed_queue_consumers"):
-            assert re.search(r'^%s\{vhost="/",queue="%s\.dead_letters"\} 0' % (metric, service),
-                             detailed, re.M), (metric, service)
+    assert missing(detailed) == []
     aggregated = http_get(rabbit.prometheus + "/metrics")
     for metric in RABBITMQ_METRICS:
         if not metric.startswith("rabbitmq_detailed_"):
