@@ -25,7 +25,6 @@ PARTY_UPDATES = {
     "tenant_access_issued": (PROPERTY, "issued", True),
     "tenant_access_refused": (PROPERTY, "refused", True),
 }
-PARTY_EVENTS = tuple(PARTY_UPDATES) + ("tenant_check_completed",)
 
 
 def new_tasks(registered_at, limits):

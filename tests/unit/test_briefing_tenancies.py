@@ -13,6 +13,7 @@ from shared import joint, tenant_tasks
 from shared.identity import make_id_number, mask_id
 from shared.parties import POLICE, PROPERTY
 from shared.settings import DEFAULT_TIME_LIMITS
+from tests.unit.test_briefing import FakeRepository  # the briefing's fake of the repository, per source
 
 EIGHT = time(8, 0)
 ZONE = "Asia/Shanghai"
@@ -150,23 +151,6 @@ def test_no_full_id_number_or_phone_in_the_briefing_or_a_partys_part(documents):
     built = made(documents)
     assert briefing.identities_in(built) == []
     assert briefing.identities_in(briefing.part_for(built, POLICE)) == []
-
-
-class FakeRepository:
-    def __init__(self, documents):
-        self.documents = documents
-
-    def came_in(self, start, end):
-        return {source.name: [doc for doc in self.documents[source.name]
-                              if start <= doc[source.opened_at] < end] for source in SOURCES}
-
-    def finished(self, start, end):
-        return {source.name: [] for source in SOURCES}
-
-    def open_items(self, before):
-        return {source.name: [doc for doc in self.documents[source.name]
-                              if source.is_open(doc) and doc[source.opened_at] < before]
-                for source in SOURCES}
 
 
 def test_the_monthly_report_counts_tenancies_and_their_marked_late_tasks(documents):
