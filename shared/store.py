@@ -3,10 +3,13 @@ repository with domain methods per worker, indexes created at start."""
 import contextlib
 import copy
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta, timezone
 
+import bson
 from nameko.extensions import DependencyProvider
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared import clock, paging, retention
@@ -65,6 +68,43 @@ class WriteConflict(Exception):
     """The document kept changing between read and write (retried, then raised)."""
 
 
+RECENT_MAX = 5000
+
+
+class Recent:
+    """The documents this process wrote last, as stored, by (collection,
+    `_id`), the least recently used dropped past `size`. It saves the read
+    before a write that follows soon (a linkage gets five or six party
+    events within seconds of its registration). An entry is a guess, never
+    trusted: a write made from one is guarded by its `version` in the
+    database's own filter (`Repository.apply_to`), every write of the
+    platform raises `version`, and an entry whose guard failed is dropped."""
+
+    def __init__(self, size=RECENT_MAX):
+        self.size = size
+        self._documents = OrderedDict()
+
+    def get(self, collection, document_id):
+        key = (collection, document_id)
+        document = self._documents.get(key)
+        if document is not None:
+            self._documents.move_to_end(key)
+        return document
+
+    def put(self, collection, document):
+        key = (collection, document["_id"])
+        self._documents[key] = document
+        self._documents.move_to_end(key)
+        while len(self._documents) > self.size:
+            self._documents.popitem(last=False)
+
+    def drop(self, collection, document_id):
+        self._documents.pop((collection, document_id), None)
+
+    def __len__(self):
+        return len(self._documents)
+
+
 class Repository:
     """Base of every service's repository: builds events through the
     catalogue and writes them in the same document as the change."""
@@ -77,6 +117,10 @@ class Repository:
     # (find) and lists that may match finished documents (page) look in both.
     ARCHIVED = {}
     archive_after_seconds = 7 * 24 * 3600
+    # Collections whose documents this process keeps as it last wrote them
+    # (Recent), for `current` and `apply_to`: those written again soon after.
+    REMEMBERED = ()
+    recent = None  # the Store's Recent, shared by the workers of a process
     # Personal fields per collection: encrypted by `insert` under the
     # service's keys (shared/personal.py), decrypted by `find` and `page`
     # and by `opened`; `linkage keys rotate` re-encrypts them.
@@ -142,6 +186,52 @@ class Repository:
         with self._hand_over_lock(collection, document["_id"]):
             self.db[collection].insert_one(document)
             self._on_events_written(collection, document["_id"], events, set(document["outbox"]))
+        self._remember(collection, document)
+
+    def _remember(self, collection, document):
+        if self.recent is not None and collection in self.REMEMBERED:
+            # as a read would give it back: BSON's millisecond times, aware
+            self.recent.put(collection, bson.decode(bson.encode(document),
+                                                    self.db[collection].codec_options))
+
+    def current(self, collection, document_id):
+        """A document as stored (personal fields sealed), to decide a write
+        by `apply_to` under its lock: this process's last written copy when
+        it has one, else read from the working set, else the archive."""
+        if self.recent is not None:
+            document = self.recent.get(collection, document_id)
+            if document is not None:
+                return document
+        document = self.db[collection].find_one({"_id": document_id})
+        if document is None and collection in self.ARCHIVED:
+            document = self.db[archive_name(collection)].find_one({"_id": document_id})
+        return document
+
+    def apply_to(self, collection, current, event_id, update, events=()):
+        """`apply_once` for a document from `current`, in one round trip: the
+        update is guarded in the database's filter by the `version` that
+        copy holds (so a stale copy, or a document archived meanwhile, fails
+        it whatever the write-guard mode) and returns the document after,
+        which is remembered. The caller holds the document's lock, so on
+        FerretDB too nothing writes between the check and the update. The
+        document after it, or None when the guard failed: read again."""
+        update = update_with_events(update, events)
+        update.setdefault("$push", {})["applied_events"] = event_id
+        update.setdefault("$set", {})["updated_at"] = clock.utcnow()
+        document_id = current["_id"]
+        with self.locked(collection, document_id):
+            after = self.db[collection].find_one_and_update(
+                {"_id": document_id, "version": current["version"]}, update,
+                return_document=ReturnDocument.AFTER)
+            if after is None:
+                if self.recent is not None:
+                    self.recent.drop(collection, document_id)
+                return None
+            if events:
+                self._on_events_written(collection, document_id, events, set(after.get("outbox") or {}))
+        if self.recent is not None and collection in self.REMEMBERED:
+            self.recent.put(collection, after)
+        return after
 
     def _hand_over_lock(self, collection, document_id):
         if self.writes.sole_writer:
@@ -496,6 +586,7 @@ class Store(DependencyProvider):
         self.relay_wakeup = lambda *written: None  # the relay's: (collection, _id, envelopes, pending)
         self._archiving = self._retaining = None
         self._passes = []
+        self.recent = Recent()
 
     def start(self):
         self.repository_cls.create_indexes(self.platform.db)
@@ -523,6 +614,7 @@ class Store(DependencyProvider):
         repository.archive_after_seconds = self.platform.settings.archive_after_seconds
         repository.retention_days = self.platform.settings.personal_data_retention_days
         repository.personal = self.platform.personal
+        repository.recent = self.recent
         return repository
 
     def get_dependency(self, worker_ctx):

@@ -18,6 +18,7 @@ class LinkageRepository(Repository):
     OUTBOX_COLLECTIONS = (LINKAGES,)
     ARCHIVED = {LINKAGES: Finished(since="closed_at", open=("open",))}
     PERSONAL = {LINKAGES: ("id_number", "phone")}
+    REMEMBERED = (LINKAGES,)  # a linkage's party events follow its registration within seconds
     RETAINED = {LINKAGES: Identity(
         id_numbers=("id_number",), phones=("phone",), since="registered_at",
         purpose="the registration of a returnee or newcomer, followed up with the four other parties")}
@@ -78,18 +79,23 @@ class LinkageRepository(Repository):
             resealed = True
         return resealed
 
+    def for_party_event(self, returnee_id):
+        """The linkage as stored (sealed), to record a party's progress on:
+        the copy this process wrote last, else read (Repository.current)."""
+        return self.current(LINKAGES, returnee_id)
+
     def record_party_event(self, linkage, event_id, changes, events=()):
-        """Apply `changes` if the linkage is still the version we read (under
-        its lock) and the event is not applied yet. True if applied now,
-        False if it had been applied before; VersionConflict if someone else
-        wrote in between (read again)."""
+        """Apply `changes` if the linkage is still the version given (from
+        `for_party_event`, under its lock) and the event is not applied yet.
+        True if applied now, False if it had been applied before;
+        VersionConflict if the linkage is not that version any more (someone
+        else wrote, or the copy was stale: read again)."""
         if event_id in linkage.get("applied_events", ()):
             return False
         update = {"$set": changes} if changes else {}
         if changes.get("status") == "closed":
             update["$unset"] = {"open_person": ""}  # the person may register again
-        query = {"_id": linkage["_id"], "version": linkage["version"]}
-        if self.apply_once(LINKAGES, query, event_id, update, events, current=linkage):
+        if self.apply_to(LINKAGES, linkage, event_id, update, events) is not None:
             return True
         raise VersionConflict(linkage["_id"])
 

@@ -129,7 +129,7 @@ class NeighborhoodCommitteeService(Traces, PersonExports, RightsDesk, TenantRegi
     def _record_locked(self, event, party, status, done):
         metrics = self.infra.metrics
         for _ in range(10):
-            linkage = self.linkages.get(event.payload["returnee_id"])
+            linkage = self.linkages.for_party_event(event.payload["returnee_id"])
             if linkage is None:
                 raise LookupError("no linkage %s yet" % event.payload["returnee_id"])
             if linkage.get("archived_at"):

@@ -7,7 +7,7 @@ from pymongo import MongoClient
 from shared import clock, outbox
 from shared.catalogue import CATALOGUE
 from shared.locks import KeyedLocks
-from shared.store import Repository, insert_once
+from shared.store import Recent, Repository, insert_once
 from shared.writes import Writes
 from tests.conftest import MONGO_URI
 
@@ -177,3 +177,72 @@ def test_auto_checks_guards_in_the_process_only_on_ferretdb(db_prefix):
         writes = Writes(client[db_prefix + "store"])
         assert writes.in_process is on_ferretdb
         assert writes.mode == ("process" if on_ferretdb else "database")
+
+
+class Remembering(Repository):
+    REMEMBERED = ("things",)
+    ARCHIVED = {"things": None}  # `current` looks in the archive too
+
+
+@pytest.fixture
+def remembering(repo):
+    repository = Remembering(repo.db, CATALOGUE, "neighborhood_committee",
+                             lambda *handed: repo.handed_over.append(handed), writes=repo.writes)
+    repository.recent = Recent(size=3)
+    repository.handed_over = repo.handed_over
+    return repository
+
+
+def test_a_remembered_copy_saves_the_read_and_is_what_a_read_would_give(remembering):
+    remembering.insert("things", {"_id": "m1", "at": clock.utcnow(), "count": 0},
+                       [overdue_event(remembering, "m1")])
+    remembered = remembering.current("things", "m1")
+    assert remembered == remembering.db["things"].find_one({"_id": "m1"})  # times to the ms, aware
+
+    after = remembering.apply_to("things", remembered, "e-1", {"$inc": {"count": 1}})
+    assert after == remembering.db["things"].find_one({"_id": "m1"})
+    assert after["count"] == 1 and after["version"] == 2 and after["applied_events"] == ["e-1"]
+    assert remembering.current("things", "m1") is after
+
+
+def test_a_stale_remembered_copy_fails_its_guard_in_the_database_and_is_dropped(remembering):
+    remembering.insert("things", {"_id": "m2", "count": 0}, [overdue_event(remembering, "m2")])
+    stale = remembering.current("things", "m2")
+    # another write path (a correction, a retention pass) raises the version
+    remembering.modify("things", "m2", lambda document: document.update(count=10) or [])
+    assert remembering.apply_to("things", stale, "e-1", {"$inc": {"count": 1}}) is None
+    assert remembering.db["things"].find_one({"_id": "m2"})["count"] == 10  # nothing written
+    fresh = remembering.current("things", "m2")  # read again
+    assert fresh["count"] == 10 and fresh["version"] == 2
+    assert remembering.apply_to("things", fresh, "e-1", {"$inc": {"count": 1}})["count"] == 11
+
+
+def test_a_remembered_copy_of_a_document_archived_since_fails_and_the_archive_is_read(remembering):
+    remembering.insert("things", {"_id": "m3", "status": "closed"}, [overdue_event(remembering, "m3")])
+    copy_before = remembering.current("things", "m3")
+    archived = dict(remembering.db["things"].find_one({"_id": "m3"}), archived_at=clock.utcnow())
+    remembering.db["things_archive"].insert_one(archived)
+    remembering.db["things"].delete_one({"_id": "m3"})
+    assert remembering.apply_to("things", copy_before, "e-1", {"$set": {"status": "x"}}) is None
+    assert remembering.current("things", "m3")["archived_at"] is not None
+
+
+def test_events_written_through_a_remembered_copy_are_handed_over_with_all_it_holds(remembering):
+    first = overdue_event(remembering, "m4")
+    remembering.insert("things", {"_id": "m4"}, [first])
+    second = overdue_event(remembering, "m4", party="community_police")
+    remembering.apply_to("things", remembering.current("things", "m4"), "e-1", {}, [second])
+    collection, document_id, envelopes, pending = remembering.handed_over[-1]
+    assert (collection, document_id) == ("things", "m4")
+    assert [env["event_id"] for env in envelopes] == [second["event_id"]]
+    assert pending == {first["event_id"], second["event_id"]}  # the first is still unsent
+
+
+def test_only_the_most_recently_used_copies_are_kept():
+    recent = Recent(size=2)
+    for name in ("a", "b"):
+        recent.put("things", {"_id": name})
+    recent.get("things", "a")
+    recent.put("things", {"_id": "c"})
+    assert recent.get("things", "b") is None
+    assert recent.get("things", "a") == {"_id": "a"} and len(recent) == 2
