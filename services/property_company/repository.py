@@ -6,7 +6,7 @@ import pymongo
 
 from shared import clock
 from shared.retention import Identity
-from shared.store import Finished, Repository, insert_once
+from shared.store import Finished, Repository, WriteConflict, insert_once
 
 PASSES = "gate_passes"
 
@@ -22,6 +22,7 @@ class PassNotYetHeld(Exception):
 class GatePassRepository(Repository):
     OUTBOX_COLLECTIONS = (PASSES,)
     ARCHIVED = {PASSES: Finished(since="decided_at", open=("held",))}
+    REMEMBERED = (PASSES,)  # the police's outcome follows the pass it decides
     RETAINED = {PASSES: Identity(texts=("steward_notice.text",), since="held_at",  # a masked ID only
                                  purpose="the gate pass of an arrival and the building steward's notice")}
 
@@ -62,20 +63,26 @@ class GatePassRepository(Repository):
         return insert_once(self, PASSES, gate_pass, [held], made_at=event.occurred_at)
 
     def apply_police_outcome(self, event):
+        """The pass issued or refused on the police's outcome, once: one
+        guarded write on the pass this process held (Repository.apply_to),
+        read again only when that copy is stale."""
         returnee_id = event.payload["returnee_id"]
         with self.locked(PASSES, returnee_id):
-            gate_pass = self.find(PASSES, returnee_id)
-            if gate_pass is None:
-                raise PassNotYetHeld(returnee_id)
-            if gate_pass.get("archived_at"):
-                return False  # decided long ago (a replayed decision)
-            status, event_type = DECISIONS[event.payload["outcome"]]
-            now = clock.utcnow()
-            decided = self.event(event_type, {"returnee_id": returnee_id,
-                                              "pass_id": gate_pass["pass_id"], "at": now}, returnee_id)
-            return self.apply_once(PASSES, {"_id": returnee_id, "status": "held"}, event.event_id,
-                                   {"$set": {"status": status, "decided_at": now}}, [decided],
-                                   current=gate_pass)
+            for _ in range(2):
+                gate_pass = self.current(PASSES, returnee_id)
+                if gate_pass is None:
+                    raise PassNotYetHeld(returnee_id)
+                if (gate_pass.get("archived_at") or gate_pass["status"] != "held"
+                        or event.event_id in gate_pass.get("applied_events", ())):
+                    return False  # decided already (a replayed decision)
+                status, event_type = DECISIONS[event.payload["outcome"]]
+                now = clock.utcnow()
+                decided = self.event(event_type, {"returnee_id": returnee_id,
+                                                  "pass_id": gate_pass["pass_id"], "at": now}, returnee_id)
+                if self.apply_to(PASSES, gate_pass, event.event_id,
+                                 {"$set": {"status": status, "decided_at": now}}, [decided]) is not None:
+                    return True
+            raise WriteConflict("gate pass %s kept changing" % returnee_id)
 
     def search(self, returnee_id=None, status=None, name=None, building=None, unit=None, room=None,
                limit=50, cursor=None):
