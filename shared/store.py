@@ -216,7 +216,8 @@ class Repository:
         FerretDB too nothing writes between the check and the update. The
         document after it, or None when the guard failed: read again."""
         update = update_with_events(update, events)
-        update.setdefault("$push", {})["applied_events"] = event_id
+        if event_id is not None:  # None: a change asked through the API
+            update.setdefault("$push", {})["applied_events"] = event_id
         update.setdefault("$set", {})["updated_at"] = clock.utcnow()
         document_id = current["_id"]
         with self.locked(collection, document_id):

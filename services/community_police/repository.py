@@ -3,7 +3,7 @@ import pymongo
 
 from shared import clock
 from shared.retention import Identity
-from shared.store import Finished, Repository, insert_once
+from shared.store import Finished, Repository, WriteConflict, insert_once
 
 CHECKS = "checks"
 
@@ -12,6 +12,7 @@ class CheckRepository(Repository):
     OUTBOX_COLLECTIONS = (CHECKS,)
     ARCHIVED = {CHECKS: Finished(since="decided_at", open=("pending",))}
     PERSONAL = {CHECKS: ("id_number", "phone")}
+    REMEMBERED = (CHECKS,)  # an officer's decision on a check opened this morning
     RETAINED = {CHECKS: Identity(id_numbers=("id_number",), phones=("phone",), since="opened_at",
                                  purpose="the identity and public-security risk check of a registration")}
 
@@ -45,23 +46,31 @@ class CheckRepository(Repository):
     def get(self, check_id):
         return self.find(CHECKS, check_id)
 
-    def decide(self, check, outcome, note, officer):
-        """Record the decision on `check` (read under its lock) if it is still
-        pending: the check as decided, or None if it was decided already."""
-        now = clock.utcnow()
-        decision = {"status": outcome, "note": note, "decided_by": officer, "decided_at": now}
-        if check.get("kind") == "tenant":
-            completed = self.event("tenant_check_completed", {
-                "tenant_id": check["_id"], "tenancy_id": check["tenancy_id"], "outcome": outcome,
-                "decided_at": now}, check["tenancy_id"])
-        else:
-            completed = self.event("identity_check_completed",
-                                   {"returnee_id": check["_id"], "outcome": outcome,
-                                    "decided_at": now}, check["_id"])
-        if self.update(CHECKS, {"_id": check["_id"], "status": "pending"}, {"$set": decision},
-                       [completed], current=check):
-            return dict(check, **decision)
-        return None
+    def decide(self, check_id, outcome, note, officer):
+        """Record the decision on a check if it is still pending, in one
+        guarded write on the check this process opened (Repository.apply_to),
+        read again only when that copy is stale. (True, the check as decided)
+        if decided now; (False, the check) if it was decided already; (False,
+        None) if there is no such check. Personal fields stay sealed."""
+        with self.locked(CHECKS, check_id):
+            for _ in range(2):
+                check = self.current(CHECKS, check_id)
+                if check is None or check["status"] != "pending":
+                    return False, check
+                now = clock.utcnow()
+                decision = {"status": outcome, "note": note, "decided_by": officer, "decided_at": now}
+                if check.get("kind") == "tenant":
+                    completed = self.event("tenant_check_completed", {
+                        "tenant_id": check["_id"], "tenancy_id": check["tenancy_id"], "outcome": outcome,
+                        "decided_at": now}, check["tenancy_id"])
+                else:
+                    completed = self.event("identity_check_completed",
+                                           {"returnee_id": check["_id"], "outcome": outcome,
+                                            "decided_at": now}, check["_id"])
+                decided = self.apply_to(CHECKS, check, None, {"$set": decision}, [completed])
+                if decided is not None:
+                    return True, decided
+        raise WriteConflict("check %s kept changing" % check_id)
 
     def search(self, status=None, overdue=None, returnee_id=None, kind=None, tenancy_id=None,
                limit=50, cursor=None):

@@ -76,14 +76,13 @@ class CommunityPoliceService(TraceAnswers, PersonRecords, CaseDesk, PartyBriefin
          body=DECISION, responses={200: DECIDED, 409: None}, summary="Clear or flag a person")
     def decide(self, request, check_id):
         decision = request.data
-        with self.checks.locked(CHECKS, check_id):
-            check = self._existing(check_id)
-            decided = check["status"] == "pending" and self.checks.decide(
-                check, decision["outcome"], decision["note"], request.principal.subject)
-            if not decided:
-                current = self.checks.get(check_id) if check["status"] == "pending" else check
-                raise Conflict("check %s was already decided: %s" % (check_id, current["status"]))
-        return DECIDED.dump(decided)
+        decided, check = self.checks.decide(check_id, decision["outcome"], decision["note"],
+                                            request.principal.subject)
+        if check is None:
+            raise NotFound("no check %s" % check_id)
+        if not decided:
+            raise Conflict("check %s was already decided: %s" % (check_id, check["status"]))
+        return DECIDED.dump(check)
 
     def _existing(self, check_id):
         check = self.checks.get(check_id)
