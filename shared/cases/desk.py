@@ -96,8 +96,19 @@ class CaseDeskRepository(Repository):
             "overdue": False, "overdue_limit": None, "overdue_notified_at": None,
             "source_event_id": event.event_id,
         }
-        if insert_once(self, ASSIGNMENTS, task):
-            return True
+        # Held as the committee's news of the case is (case_status_changed):
+        # a party that reported the case may get that news before its
+        # dispatch (another queue), when it has only its report to put it
+        # in. The assignment then starts from the news the report holds.
+        with self.locked(ASSIGNMENTS, task["_id"]):
+            if dispatched["reported_by"] == self.service:
+                report = self.db[REPORTS].find_one({"_id": task["_id"]},
+                                                   {"status": 1, "status_at": 1, "escalated": 1})
+                if report is not None and report.get("status_at") is not None:
+                    task.update(case_status=report["status"], case_status_at=report["status_at"],
+                                escalated=report.get("escalated", False))
+            if insert_once(self, ASSIGNMENTS, task):
+                return True
 
         def again(current):  # dispatched anew after a return or a withdrawal
             if current["round"] >= dispatched["round"]:
@@ -160,18 +171,19 @@ class CaseDeskRepository(Repository):
         payload = event.payload
         found = False
         updated_report = False
-        for collection, field in ((REPORTS, "status"), (ASSIGNMENTS, "case_status")):
-            def decide(current, field=field):
-                newer = current.get("%s_at" % field)
-                if newer is not None and newer >= payload["at"]:
-                    return None
-                current[field] = payload["status"]
-                current["%s_at" % field] = payload["at"]
-                current["escalated"] = payload["escalated"]
-                return []
-            result = self.modify(collection, payload["case_id"], decide, event.event_id)
-            found = found or result is not None
-            updated_report = updated_report or (collection == REPORTS and result is not None)
+        with self.locked(ASSIGNMENTS, payload["case_id"]):  # not between a dispatch's read and insert
+            for collection, field in ((REPORTS, "status"), (ASSIGNMENTS, "case_status")):
+                def decide(current, field=field):
+                    newer = current.get("%s_at" % field)
+                    if newer is not None and newer >= payload["at"]:
+                        return None
+                    current[field] = payload["status"]
+                    current["%s_at" % field] = payload["at"]
+                    current["escalated"] = payload["escalated"]
+                    return []
+                result = self.modify(collection, payload["case_id"], decide, event.event_id)
+                found = found or result is not None
+                updated_report = updated_report or (collection == REPORTS and result is not None)
         if not found:
             raise LookupError("no case %s here yet" % payload["case_id"])
         return updated_report
