@@ -202,10 +202,7 @@ class Repository:
             document = self.recent.get(collection, document_id)
             if document is not None:
                 return document
-        document = self.db[collection].find_one({"_id": document_id})
-        if document is None and collection in self.ARCHIVED:
-            document = self.db[archive_name(collection)].find_one({"_id": document_id})
-        return document
+        return self._stored(collection, document_id)
 
     def apply_to(self, collection, current, event_id, update, events=()):
         """`apply_once` for a document from `current`, in one round trip: the
@@ -379,10 +376,14 @@ class Repository:
     def find(self, collection, document_id):
         """A document by `_id` from the working set, else from the archive
         (marked by its `archived_at`)."""
+        return self.opened(collection, self._stored(collection, document_id))
+
+    def _stored(self, collection, document_id):
+        """`find`'s read, personal fields still sealed."""
         document = self.db[collection].find_one({"_id": document_id})
         if document is None and collection in self.ARCHIVED:
             document = self.db[archive_name(collection)].find_one({"_id": document_id})
-        return self.opened(collection, document)
+        return document
 
     def may_be_archived(self, since):
         """Whether a document made at `since` (say, by an event replayed from

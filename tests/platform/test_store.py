@@ -7,7 +7,7 @@ from pymongo import MongoClient
 from shared import clock, outbox
 from shared.catalogue import CATALOGUE
 from shared.locks import KeyedLocks
-from shared.store import Recent, Repository, insert_once
+from shared.store import Finished, Recent, Repository, insert_once
 from shared.writes import Writes
 from tests.conftest import MONGO_URI
 
@@ -181,7 +181,7 @@ def test_auto_checks_guards_in_the_process_only_on_ferretdb(db_prefix):
 
 class Remembering(Repository):
     REMEMBERED = ("things",)
-    ARCHIVED = {"things": None}  # `current` looks in the archive too
+    ARCHIVED = {"things": Finished(since="closed_at")}  # `current` looks in the archive too
 
 
 @pytest.fixture
